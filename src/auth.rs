@@ -1,0 +1,173 @@
+//! The configured Authorization values and the constant-time check against them.
+
+use sha2::{Digest, Sha256};
+use subtle::{Choice, ConstantTimeEq};
+
+use crate::error::ConfigError;
+
+/// The accepted `Authorization` header values, held as SHA-256 digests so that comparing a
+/// presented value takes the same time whatever its length or content, and which (if any)
+/// configured value it matches is not visible either.
+pub struct Authorizer {
+    digests: Vec<[u8; 32]>,
+    challenge: String,
+}
+
+impl std::fmt::Debug for Authorizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authorizer")
+            .field("values", &self.digests.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Authorizer {
+    /// Checks the configured values and builds the `WWW-Authenticate` challenge for `host`.
+    pub fn new<V: AsRef<[u8]>>(values: &[V], host: &str) -> Result<Self, ConfigError> {
+        let problem = |problem| Err(ConfigError::Authorization { problem });
+        if values.is_empty() {
+            return problem("is an empty list");
+        }
+        for value in values.iter().map(AsRef::as_ref) {
+            if value.is_empty() {
+                return problem("is empty (or a list holding an empty string)");
+            }
+            if value.iter().any(|&b| b < 0x20 || b == 0x7f) {
+                return problem("holds a control character, which HTTP headers cannot carry");
+            }
+            if value.starts_with(b" ") || value.ends_with(b" ") {
+                return problem(
+                    "begins or ends with a space, which HTTP strips from headers, so it could never match",
+                );
+            }
+        }
+        Ok(Self {
+            digests: values.iter().map(|v| digest(v.as_ref())).collect(),
+            challenge: challenge(values, host),
+        })
+    }
+
+    /// Whether `presented` is byte for byte one of the configured values. Every configured
+    /// value is compared, in constant time, whatever matches.
+    pub fn check(&self, presented: Option<&[u8]>) -> bool {
+        let Some(presented) = presented else {
+            return false;
+        };
+        let presented = digest(presented);
+        let matched = self
+            .digests
+            .iter()
+            .fold(Choice::from(0), |acc, d| acc | d.ct_eq(&presented));
+        matched.into()
+    }
+
+    /// The `WWW-Authenticate` header value: one challenge per distinct scheme.
+    pub fn challenge(&self) -> &str {
+        &self.challenge
+    }
+}
+
+fn digest(value: &[u8]) -> [u8; 32] {
+    Sha256::digest(value).into()
+}
+
+/// One `<Scheme> realm="<host>"` per distinct scheme among `values`, in configured order. The
+/// scheme is the word before the first space; a value without one (or whose first word is not
+/// an HTTP token) is announced as Bearer. The values themselves never appear.
+fn challenge<V: AsRef<[u8]>>(values: &[V], host: &str) -> String {
+    let mut schemes: Vec<&str> = Vec::new();
+    for value in values.iter().map(AsRef::as_ref) {
+        let scheme = value
+            .iter()
+            .position(|&b| b == b' ')
+            .and_then(|space| value.get(..space))
+            .and_then(|word| std::str::from_utf8(word).ok())
+            .filter(|word| word.bytes().all(is_token_char))
+            .unwrap_or("Bearer");
+        if !schemes.iter().any(|s| s.eq_ignore_ascii_case(scheme)) {
+            schemes.push(scheme);
+        }
+    }
+    let realm: String = host
+        .chars()
+        .flat_map(|c| match c {
+            '"' | '\\' => vec!['\\', c],
+            _ => vec![c],
+        })
+        .collect();
+    schemes
+        .iter()
+        .map(|scheme| format!("{scheme} realm=\"{realm}\""))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// RFC 9110 `tchar`.
+fn is_token_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn authorizer(values: &[&str]) -> Authorizer {
+        Authorizer::new(values, "muc.localhost").unwrap()
+    }
+
+    #[test]
+    fn accepts_exactly_a_configured_value() {
+        let auth = authorizer(&["Bearer secret"]);
+        assert!(auth.check(Some(b"Bearer secret")));
+        assert!(!auth.check(Some(b"Bearer secret2")));
+        assert!(!auth.check(Some(b"Bearer secre")));
+        assert!(!auth.check(Some(b"bearer secret")));
+        assert!(!auth.check(Some(b"")));
+        assert!(!auth.check(None));
+    }
+
+    #[test]
+    fn a_list_accepts_any_of_its_values() {
+        let auth = authorizer(&["Bearer new", "Bearer old"]);
+        assert!(auth.check(Some(b"Bearer new")));
+        assert!(auth.check(Some(b"Bearer old")));
+        assert!(!auth.check(Some(b"Bearer new, Bearer old")));
+    }
+
+    #[test]
+    fn refuses_unusable_values() {
+        let empty: [&str; 0] = [];
+        for values in [&empty[..], &[""], &["ok", ""], &["a\r\nb"], &[" lead"], &["trail "]] {
+            assert!(
+                Authorizer::new(values, "h").is_err(),
+                "{values:?} should be refused"
+            );
+        }
+    }
+
+    #[test]
+    fn config_errors_name_the_option_but_never_the_value() {
+        let err = Authorizer::new(&["bad\nsecret"], "h").unwrap_err().to_string();
+        assert!(err.contains("http_muc_kick_authorization_header"));
+        assert!(!err.contains("secret"));
+    }
+
+    #[test]
+    fn challenge_has_one_entry_per_distinct_scheme() {
+        let auth = authorizer(&["Bearer a", "Basic Zm9v", "bearer b", "rawtoken"]);
+        assert_eq!(
+            auth.challenge(),
+            r#"Bearer realm="muc.localhost", Basic realm="muc.localhost""#
+        );
+        assert_eq!(
+            authorizer(&["rawtoken"]).challenge(),
+            r#"Bearer realm="muc.localhost""#
+        );
+    }
+
+    #[test]
+    fn debug_output_hides_the_values() {
+        let shown = format!("{:?}", authorizer(&["Bearer hunter2"]));
+        assert!(!shown.contains("hunter2"));
+    }
+}

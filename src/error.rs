@@ -1,0 +1,154 @@
+//! The one error type: every way a request can be refused, mapped onto SPEC.md's status table.
+
+use thiserror::Error;
+
+/// Why a request was refused. Each variant is one cause from SPEC.md's status table; the
+/// `Display` text is the `error` message sent to the API client.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum KickError {
+    /// The HTTP method is not POST (405).
+    #[error("Only POST is allowed on this endpoint")]
+    MethodNotAllowed,
+    /// The caller's IP is locked out after too many failed authorizations (429).
+    #[error("Too many failed authorizations from this address; retry later")]
+    TooManyFailures {
+        /// Seconds until the lockout ends, for `Retry-After`.
+        retry_after: u64,
+    },
+    /// `Authorization` missing or not one of the configured values (401).
+    #[error("Authorization failed")]
+    Unauthorized,
+    /// The body is larger than `http_muc_kick_max_body_size` (413).
+    #[error("Request body is larger than {limit} bytes")]
+    BodyTooLarge {
+        /// The configured limit in bytes.
+        limit: usize,
+    },
+    /// The body is not one well-formed JSON text (400).
+    #[error("Body is not valid JSON: {detail}")]
+    InvalidJson {
+        /// What serde_json found wrong, with line and column.
+        detail: String,
+    },
+    /// The body is JSON but not an object (400).
+    #[error("Body must be a JSON object, not {found}")]
+    NotAnObject {
+        /// The kind of JSON value found instead.
+        found: &'static str,
+    },
+    /// A known field appears more than once (400).
+    #[error("Field `{field}` is given more than once")]
+    DuplicateField {
+        /// The repeated field.
+        field: &'static str,
+    },
+    /// A known field holds something other than a string or null (400).
+    #[error("Field `{field}` must be a string, not {found}")]
+    WrongType {
+        /// The field.
+        field: &'static str,
+        /// The kind of JSON value found instead.
+        found: &'static str,
+    },
+    /// `muc` is absent or null (400).
+    #[error("Field `{field}` is required")]
+    MissingField {
+        /// The missing field.
+        field: &'static str,
+    },
+    /// Neither or both of `nickname` and `jid` were given (400).
+    #[error("Give exactly one of `nickname` and `jid`")]
+    TargetAmbiguous,
+    /// A JID field is not a JID of the required shape (400).
+    #[error("Field `{field}` is not a valid JID: {reason}")]
+    InvalidJid {
+        /// The field.
+        field: &'static str,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The nickname is empty, too long, or refused by preparation (400).
+    #[error("Field `nickname` is not a valid nickname: {reason}")]
+    InvalidNickname {
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The reason holds characters XML 1.0 cannot carry (400).
+    #[error("Field `reason` contains a character XML cannot carry (U+{code_point:04X})")]
+    InvalidReason {
+        /// The first offending character.
+        code_point: u32,
+    },
+    /// No such room on this component (404).
+    #[error("No such room on this component")]
+    RoomNotFound,
+    /// No occupant matches the nickname or JID (404).
+    #[error("No such occupant in the room")]
+    OccupantNotFound,
+    /// The MUC refused the kick for a reason other than a missing occupant (403).
+    #[error("The room refused the kick")]
+    Forbidden,
+    /// A fault inside the server (500); the cause is logged, not sent.
+    #[error("Internal error")]
+    Internal,
+}
+
+impl KickError {
+    /// The HTTP status code SPEC.md assigns to this cause.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::MethodNotAllowed => 405,
+            Self::TooManyFailures { .. } => 429,
+            Self::Unauthorized => 401,
+            Self::BodyTooLarge { .. } => 413,
+            Self::InvalidJson { .. }
+            | Self::NotAnObject { .. }
+            | Self::DuplicateField { .. }
+            | Self::WrongType { .. }
+            | Self::MissingField { .. }
+            | Self::TargetAmbiguous
+            | Self::InvalidJid { .. }
+            | Self::InvalidNickname { .. }
+            | Self::InvalidReason { .. } => 400,
+            Self::RoomNotFound | Self::OccupantNotFound => 404,
+            Self::Forbidden => 403,
+            Self::Internal => 500,
+        }
+    }
+
+    /// The `condition` of the JSON error body (XMPP-style error condition names).
+    pub fn condition(&self) -> &'static str {
+        match self.status() {
+            400 => "bad-request",
+            401 => "not-authorized",
+            403 => "forbidden",
+            404 => "item-not-found",
+            405 => "method-not-allowed",
+            413 => "payload-too-large",
+            429 => "too-many-requests",
+            _ => "internal-server-error",
+        }
+    }
+}
+
+/// Why the module's configuration was refused at load time. The message names the option and
+/// says how to set it; it never contains a configured value.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ConfigError {
+    /// The authorization option is missing, empty, or not a string / list of strings.
+    #[error(
+        "http_muc_kick_authorization_header {problem}: set it to the exact Authorization header \
+         value callers must send, e.g. http_muc_kick_authorization_header = \"Bearer <secret>\" \
+         (or a list of such strings to rotate secrets)"
+    )]
+    Authorization {
+        /// What is wrong with the configured value.
+        problem: &'static str,
+    },
+    /// A numeric option is not a whole number of at least zero.
+    #[error("{option} must be a whole number of at least 0")]
+    NotACount {
+        /// The option's name.
+        option: &'static str,
+    },
+}

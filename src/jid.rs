@@ -1,0 +1,92 @@
+//! JID syntax as Prosody's `util.jid.split` sees it (RFC 7622 structure), without preparation:
+//! stringprep runs in Prosody, which is what stored the occupants we must find.
+
+/// The longest a JID part may be, in bytes (RFC 7622 §3.1).
+pub const MAX_PART_BYTES: usize = 1023;
+
+/// A JID split into its parts, borrowing from the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JidParts<'a> {
+    /// The part before `@`, if any.
+    pub node: Option<&'a str>,
+    /// The domain part.
+    pub domain: &'a str,
+    /// The part after the first `/`, if any.
+    pub resource: Option<&'a str>,
+}
+
+/// Splits `jid` the way Prosody does: the resource is everything after the first `/`; the part
+/// before it holds at most one `@`. Returns a client-facing reason when the syntax is wrong.
+pub fn split(jid: &str) -> Result<JidParts<'_>, &'static str> {
+    let (bare, resource) = match jid.split_once('/') {
+        Some((bare, resource)) => (bare, Some(resource)),
+        None => (jid, None),
+    };
+    let (node, domain) = match bare.split_once('@') {
+        Some((node, domain)) => (Some(node), domain),
+        None => (None, bare),
+    };
+    if domain.is_empty() {
+        return Err("the domain part is empty");
+    }
+    if domain.contains('@') {
+        return Err("it contains more than one @ before the resource");
+    }
+    if node.is_some_and(str::is_empty) {
+        return Err("the part before @ is empty");
+    }
+    if resource.is_some_and(str::is_empty) {
+        return Err("the part after / is empty");
+    }
+    let too_long = |part: Option<&str>| part.is_some_and(|p| p.len() > MAX_PART_BYTES);
+    if too_long(node) || too_long(Some(domain)) || too_long(resource) {
+        return Err("a part is longer than 1023 bytes");
+    }
+    Ok(JidParts {
+        node,
+        domain,
+        resource,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_full_jid() {
+        let parts = split("room@chat.example.org/nick").unwrap();
+        assert_eq!(parts.node, Some("room"));
+        assert_eq!(parts.domain, "chat.example.org");
+        assert_eq!(parts.resource, Some("nick"));
+    }
+
+    #[test]
+    fn resource_may_hold_at_and_slash() {
+        let parts = split("a@b/c@d/e").unwrap();
+        assert_eq!(parts.resource, Some("c@d/e"));
+    }
+
+    #[test]
+    fn slash_before_at_means_no_node() {
+        let parts = split("host/user@x").unwrap();
+        assert_eq!(parts.node, None);
+        assert_eq!(parts.domain, "host");
+    }
+
+    #[test]
+    fn refuses_malformed_jids() {
+        for bad in ["", "@host", "node@", "a@b@c", "host/", "node@host/", "/res", "@"] {
+            assert!(split(bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+
+    #[test]
+    fn part_length_limit_is_1023_bytes() {
+        let node = "n".repeat(MAX_PART_BYTES);
+        assert!(split(&format!("{node}@host")).is_ok());
+        assert!(split(&format!("{node}n@host")).is_err());
+        assert!(split(&format!("room@{}", "d".repeat(1024))).is_err());
+        assert!(split(&format!("room@host/{}", "r".repeat(1024))).is_err());
+    }
+}

@@ -1,0 +1,164 @@
+//! The configured module: options parsed once at load, and the per-request decision.
+
+use std::borrow::Cow;
+use std::time::Instant;
+
+use crate::auth::Authorizer;
+use crate::error::{ConfigError, KickError};
+use crate::lockout::{self, Lockout};
+use crate::request::{self, KickRequest};
+use crate::response;
+
+/// Default for `http_muc_kick_max_body_size`.
+pub const DEFAULT_MAX_BODY_SIZE: u64 = 16_384;
+/// Default for `http_muc_kick_max_auth_failures`.
+pub const DEFAULT_MAX_AUTH_FAILURES: u64 = 10;
+
+/// The module's options as read from Prosody's configuration, not yet checked.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings<'a, V> {
+    /// The component's host, for the `WWW-Authenticate` realm.
+    pub host: &'a str,
+    /// `http_muc_kick_authorization_header`, as a list (a single string is a list of one).
+    pub authorization: &'a [V],
+    /// `http_muc_kick_max_body_size`, if set.
+    pub max_body_size: Option<f64>,
+    /// `http_muc_kick_max_auth_failures`, if set.
+    pub max_auth_failures: Option<f64>,
+}
+
+/// The parts of an HTTP request the decision needs. Nothing is copied.
+#[derive(Debug, Clone, Copy)]
+pub struct HttpRequest<'a> {
+    /// The caller's IP as Prosody reports it.
+    pub ip: &'a [u8],
+    /// The `Authorization` header, if present.
+    pub authorization: Option<&'a [u8]>,
+    /// The raw body.
+    pub body: &'a [u8],
+}
+
+/// Refusals decided on the Prosody side (room and occupant lookups, preparation, the kick),
+/// named for the Lua glue. Their bodies never change, so they are built once.
+pub fn prosody_side_refusals() -> [(&'static str, KickError); 8] {
+    let prep = "Prosody's JID preparation (RFC 7622) refused it";
+    [
+        ("method_not_allowed", KickError::MethodNotAllowed),
+        ("room_not_found", KickError::RoomNotFound),
+        ("occupant_not_found", KickError::OccupantNotFound),
+        ("forbidden", KickError::Forbidden),
+        ("internal_error", KickError::Internal),
+        (
+            "invalid_muc",
+            KickError::InvalidJid {
+                field: "muc",
+                reason: prep,
+            },
+        ),
+        (
+            "invalid_jid",
+            KickError::InvalidJid {
+                field: "jid",
+                reason: prep,
+            },
+        ),
+        (
+            "invalid_nickname",
+            KickError::InvalidNickname {
+                reason: "Prosody's nickname preparation (resourceprep) refused it",
+            },
+        ),
+    ]
+}
+
+/// The module's configuration plus its one piece of state, the failure lockout.
+#[derive(Debug)]
+pub struct Kicker {
+    authorizer: Authorizer,
+    lockout: Lockout,
+    max_body_size: usize,
+    unauthorized_body: String,
+    too_many_failures_body: String,
+    body_too_large_body: String,
+}
+
+impl Kicker {
+    /// Checks the options; the error names the option at fault and how to set it.
+    pub fn new<V: AsRef<[u8]>>(settings: &Settings<'_, V>) -> Result<Self, ConfigError> {
+        let authorizer = Authorizer::new(settings.authorization, settings.host)?;
+        let max_body_size = count(
+            "http_muc_kick_max_body_size",
+            settings.max_body_size,
+            DEFAULT_MAX_BODY_SIZE,
+        )?;
+        let max_failures = count(
+            "http_muc_kick_max_auth_failures",
+            settings.max_auth_failures,
+            DEFAULT_MAX_AUTH_FAILURES,
+        )?;
+        let too_large = KickError::BodyTooLarge {
+            limit: max_body_size,
+        };
+        Ok(Self {
+            authorizer,
+            lockout: Lockout::new(
+                u32::try_from(max_failures).unwrap_or(u32::MAX),
+                lockout::DEFAULT_CAPACITY,
+            ),
+            max_body_size,
+            unauthorized_body: response::error_body(&KickError::Unauthorized),
+            too_many_failures_body: response::error_body(&KickError::TooManyFailures {
+                retry_after: 0,
+            }),
+            body_too_large_body: response::error_body(&too_large),
+        })
+    }
+
+    /// Runs SPEC.md's checks in order: lockout (429) → Authorization (401) → body size (413) →
+    /// body and fields (400). The method (405) is decided by routing, before this.
+    pub fn decide<'a>(
+        &mut self,
+        request: &HttpRequest<'a>,
+        now: Instant,
+    ) -> Result<KickRequest<'a>, KickError> {
+        self.lockout
+            .check(request.ip, now)
+            .map_err(|retry_after| KickError::TooManyFailures { retry_after })?;
+        if !self.authorizer.check(request.authorization) {
+            self.lockout.record_failure(request.ip, now);
+            return Err(KickError::Unauthorized);
+        }
+        if request.body.len() > self.max_body_size {
+            return Err(KickError::BodyTooLarge {
+                limit: self.max_body_size,
+            });
+        }
+        request::parse(request.body)
+    }
+
+    /// The JSON body for `err`; the fixed ones are built once, at load.
+    pub fn body_for(&self, err: &KickError) -> Cow<'_, str> {
+        match err {
+            KickError::Unauthorized => Cow::Borrowed(&self.unauthorized_body),
+            KickError::TooManyFailures { .. } => Cow::Borrowed(&self.too_many_failures_body),
+            KickError::BodyTooLarge { .. } => Cow::Borrowed(&self.body_too_large_body),
+            _ => Cow::Owned(response::error_body(err)),
+        }
+    }
+
+    /// The `WWW-Authenticate` header value for 401 responses.
+    pub fn challenge(&self) -> &str {
+        self.authorizer.challenge()
+    }
+}
+
+/// A whole number of at least zero, or `default` when unset.
+fn count(option: &'static str, value: Option<f64>, default: u64) -> Result<usize, ConfigError> {
+    let value = value.unwrap_or(default as f64);
+    let valid = value.is_finite() && value >= 0.0 && value.fract() == 0.0 && value <= u32::MAX as f64;
+    if valid {
+        Ok(value as usize)
+    } else {
+        Err(ConfigError::NotACount { option })
+    }
+}

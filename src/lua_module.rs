@@ -1,0 +1,144 @@
+//! The Lua boundary: converts Lua values into core calls and results back. Nothing else.
+
+use std::time::Instant;
+
+use mlua::{BorrowedBytes, BorrowedStr, Lua, LuaString, Table, UserData, UserDataMethods, Value};
+
+use crate::error::ConfigError;
+use crate::kicker::{self, HttpRequest, Kicker, Settings};
+use crate::request::Target;
+use crate::response;
+
+/// `require "http_muc_kick_core"` (or `package.loadlib`): `{ new = function(settings) }`.
+#[mlua::lua_module]
+fn http_muc_kick_core(lua: &Lua) -> mlua::Result<Table> {
+    let exports = lua.create_table()?;
+    exports.set("new", lua.create_function(new)?)?;
+    Ok(exports)
+}
+
+/// `new{ host, authorization, max_body_size, max_auth_failures }` → `kicker, fixed` or
+/// `nil, message` when an option is unusable.
+fn new(lua: &Lua, settings: Table) -> mlua::Result<(Value, Value)> {
+    let host: String = settings.get("host")?;
+    let max_body_size = number(settings.get("max_body_size")?);
+    let max_auth_failures = number(settings.get("max_auth_failures")?);
+    let built = authorization_values(settings.get("authorization")?).and_then(|values| {
+        Kicker::new(&Settings {
+            host: &host,
+            authorization: &values,
+            max_body_size,
+            max_auth_failures,
+        })
+    });
+    match built {
+        Ok(kicker) => {
+            let fixed = fixed_responses(lua, &kicker)?;
+            Ok((Value::UserData(lua.create_userdata(Handle(kicker))?), Value::Table(fixed)))
+        }
+        Err(e) => Ok((Value::Nil, Value::String(lua.create_string(e.to_string())?))),
+    }
+}
+
+/// The responses Lua sends without asking Rust again, plus the `WWW-Authenticate` value.
+fn fixed_responses(lua: &Lua, kicker: &Kicker) -> mlua::Result<Table> {
+    let fixed = lua.create_table()?;
+    for (name, err) in kicker::prosody_side_refusals() {
+        let entry = lua.create_table()?;
+        entry.set("status", err.status())?;
+        entry.set("body", kicker.body_for(&err).as_ref())?;
+        entry.set("message", err.to_string())?;
+        fixed.set(name, entry)?;
+    }
+    fixed.set("www_authenticate", kicker.challenge())?;
+    Ok(fixed)
+}
+
+/// A string, or a list (sequence) of strings; anything else is refused.
+fn authorization_values(value: Value) -> Result<Vec<Vec<u8>>, ConfigError> {
+    let wrong = ConfigError::Authorization {
+        problem: "must be a string or a list of strings",
+    };
+    match value {
+        Value::Nil => Err(ConfigError::Authorization { problem: "is not set" }),
+        Value::String(s) => Ok(vec![s.as_bytes().to_vec()]),
+        Value::Table(list) => {
+            let values: Vec<Vec<u8>> = list
+                .sequence_values::<Value>()
+                .map(|v| match v {
+                    Ok(Value::String(s)) => Ok(s.as_bytes().to_vec()),
+                    _ => Err(wrong.clone()),
+                })
+                .collect::<Result<_, _>>()?;
+            if list.pairs::<Value, Value>().count() != values.len() {
+                return Err(wrong);
+            }
+            Ok(values)
+        }
+        _ => Err(wrong),
+    }
+}
+
+/// A numeric option: unset is `None`; something that is not a number is NaN, which the core
+/// refuses with the option's name.
+fn number(value: Value) -> Option<f64> {
+    match value {
+        Value::Nil => None,
+        Value::Integer(i) => Some(i as f64),
+        Value::Number(n) => Some(n),
+        Value::String(s) => Some(s.to_str().ok().and_then(|s| s.trim().parse().ok()).unwrap_or(f64::NAN)),
+        _ => Some(f64::NAN),
+    }
+}
+
+/// The configured module, held by Lua.
+struct Handle(Kicker);
+
+impl UserData for Handle {
+    fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
+        // decide(ip, authorization, body) →
+        //   true, room, nickname|nil, jid|nil, reason|nil
+        //   false, status, body, message, retry_after|nil
+        methods.add_method_mut(
+            "decide",
+            |lua,
+             Handle(kicker),
+             (ip, authorization, body): (Option<BorrowedBytes>, Option<BorrowedBytes>, BorrowedBytes)| {
+                let request = HttpRequest {
+                    ip: ip.as_deref().unwrap_or_default(),
+                    authorization: authorization.as_deref(),
+                    body: &body,
+                };
+                let text = |s: &str| lua.create_string(s).map(Value::String);
+                match kicker.decide(&request, Instant::now()) {
+                    Ok(kick) => {
+                        let (nickname, jid) = match &kick.target {
+                            Target::Nickname(n) => (text(n)?, Value::Nil),
+                            Target::Jid(j) => (Value::Nil, text(j)?),
+                        };
+                        let reason = kick.reason.as_deref().map(text).transpose()?;
+                        Ok((true, text(&kick.room)?, nickname, jid, reason.unwrap_or(Value::Nil)))
+                    }
+                    Err(err) => {
+                        let retry_after = match err {
+                            crate::KickError::TooManyFailures { retry_after } => Value::Integer(retry_after as _),
+                            _ => Value::Nil,
+                        };
+                        Ok((
+                            false,
+                            Value::Integer(err.status().into()),
+                            text(&kicker.body_for(&err))?,
+                            text(&err.to_string())?,
+                            retry_after,
+                        ))
+                    }
+                }
+            },
+        );
+        // kicked_body(room, { nickname, ... }) → the 200 body.
+        methods.add_method("kicked_body", |_, _, (room, nicknames): (BorrowedStr, Vec<LuaString>)| {
+            let nicknames = nicknames.iter().map(LuaString::to_str).collect::<mlua::Result<Vec<_>>>()?;
+            Ok(response::kicked_body(&room, &nicknames))
+        });
+    }
+}
