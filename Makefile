@@ -1,0 +1,52 @@
+# mod_http_muc_kick — see README.md. `make demo` and `make test` install what is missing.
+
+LUA ?= 5.4
+PLUGIN_DIR ?=
+PYTHON ?= /usr/bin/python3
+FEATURE := $(if $(filter luajit,$(LUA)),luajit,lua$(subst .,,$(LUA)))
+CARGO_FEATURES := --no-default-features --features $(FEATURE)
+LIB := target/release/libhttp_muc_kick_core.so
+STAGE := target/plugins
+
+.PHONY: all build install stage test test-rust test-lua test-e2e lint demo deps clean
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+build: deps
+	cargo build --release $(CARGO_FEATURES)
+
+# SPEC.md's layout: PLUGIN_DIR/mod_http_muc_kick/{mod_http_muc_kick.lua, http_muc_kick_core.so}
+install: build
+	@test -n "$(PLUGIN_DIR)" || { echo "usage: make install PLUGIN_DIR=/path/to/plugins" >&2; exit 2; }
+	install -d "$(PLUGIN_DIR)/mod_http_muc_kick"
+	install -m 644 lua/mod_http_muc_kick.lua "$(PLUGIN_DIR)/mod_http_muc_kick/"
+	install -m 755 $(LIB) "$(PLUGIN_DIR)/mod_http_muc_kick/http_muc_kick_core.so"
+
+stage:
+	@$(MAKE) --no-print-directory install PLUGIN_DIR=$(STAGE)
+
+test: deps lint test-rust test-lua test-e2e
+
+test-rust:
+	cargo test --no-default-features
+
+test-lua: build
+	busted --lua=lua$(LUA) spec
+
+test-e2e: stage
+	$(PYTHON) -m pytest -q spec/e2e
+
+lint:
+	cargo fmt --check
+	cargo clippy --all-targets --no-default-features -- -D warnings
+	cargo clippy --release $(CARGO_FEATURES) -- -D warnings
+	luacheck lua spec
+
+demo: stage
+	$(PYTHON) spec/e2e/demo.py $(STAGE)
+
+clean:
+	cargo clean

@@ -1,0 +1,145 @@
+-- mod_http_muc_kick: kick an occupant out of a MUC room with one authenticated HTTP POST.
+--
+-- The Rust library beside this file parses and checks the request, compares the
+-- Authorization header and builds every response body. This file does what needs Prosody:
+-- options, the route, stringprep, the room, the kick, logs and metrics.
+
+local jid = require "util.jid";
+local traceback = debug.traceback;
+
+-- Options, checked once (by the library), before anything is served.
+if module:get_host_type() ~= "component" or module:get_option_string("component_module") ~= "muc" then
+	error("mod_http_muc_kick must be enabled on a MUC component (Component \"...\" \"muc\")", 0);
+end
+
+local native_path = module:get_directory() .. "/http_muc_kick_core.so";
+local open_native = assert(package.loadlib(native_path, "luaopen_http_muc_kick_core"));
+local kicker, fixed = open_native().new({
+	host = module.host;
+	authorization = module:get_option("http_muc_kick_authorization_header");
+	max_body_size = module:get_option("http_muc_kick_max_body_size");
+	max_auth_failures = module:get_option("http_muc_kick_max_auth_failures");
+});
+if not kicker then
+	module:log("error", "Not loaded: %s", fixed);
+	error(fixed, 0);
+end
+
+local get_room_from_jid = module:depends("muc").get_room_from_jid;
+module:depends("http");
+
+local requests_by_status = module:metric("counter", "requests", "",
+	"HTTP kick requests, by response status", { "status" });
+local kicked_occupants = module:metric("counter", "kicked_occupants", "",
+	"Occupants kicked through the HTTP API", {}):with_labels();
+
+-- Responses
+
+local function respond(status, body, headers)
+	requests_by_status:with_labels(tostring(status)):add(1);
+	headers = headers or {};
+	headers.content_type = "application/json";
+	return { status_code = status, headers = headers, body = body };
+end
+
+local function refuse(request, status, body, message, retry_after)
+	local headers;
+	if status == 401 then
+		headers = { www_authenticate = fixed.www_authenticate };
+	elseif status == 429 then
+		headers = { retry_after = tostring(retry_after) };
+	elseif status == 405 then
+		headers = { allow = "POST" };
+	end
+	local level = (status == 401 or status == 429) and "warn" or "info";
+	module:log(level, "Refused kick request from %s: %s (%d)", request.ip, message, status);
+	return respond(status, body, headers);
+end
+
+local function refuse_with(request, refusal)
+	return refuse(request, refusal.status, refusal.body, refusal.message);
+end
+
+-- The room: everything here was checked by the library except what needs stringprep.
+
+local function find_occupants(room, occupant_jid, real_jid)
+	if occupant_jid then
+		return { room:get_occupant_by_nick(occupant_jid) };
+	elseif jid.resource(real_jid) then
+		return { room:get_occupant_by_nick(room:get_occupant_jid(real_jid)) };
+	end
+	local found = {};
+	for _, occupant in room:each_occupant() do
+		if occupant.bare_jid == real_jid then
+			found[#found + 1] = occupant;
+		end
+	end
+	return found;
+end
+
+local function kick_as_asked(request, muc, nickname, real_jid, reason)
+	local room_jid = jid.prep(muc);
+	if not room_jid then return refuse_with(request, fixed.invalid_muc); end
+	local occupant_jid;
+	if nickname then
+		occupant_jid = jid.prep(room_jid .. "/" .. nickname);
+		if not occupant_jid then return refuse_with(request, fixed.invalid_nickname); end
+	else
+		real_jid = jid.prep(real_jid);
+		if not real_jid then return refuse_with(request, fixed.invalid_jid); end
+	end
+
+	local room = jid.host(room_jid) == module.host and get_room_from_jid(room_jid);
+	if not room then return refuse_with(request, fixed.room_not_found); end
+
+	local kicked = {};
+	for _, occupant in ipairs(find_occupants(room, occupant_jid, real_jid)) do
+		local done, _, condition = room:set_role(true, occupant.nick, "none", reason);
+		if done then
+			kicked[#kicked + 1] = jid.resource(occupant.nick);
+			module:log("info", "Kicked %s (%s) from %s, reason %q, on request from %s",
+				jid.resource(occupant.nick), occupant.bare_jid, room_jid, reason or "", request.ip);
+		elseif condition ~= "item-not-found" then
+			return refuse(request, fixed.forbidden.status, fixed.forbidden.body, condition);
+		end
+	end
+	if not kicked[1] then return refuse_with(request, fixed.occupant_not_found); end
+	kicked_occupants:add(#kicked);
+	return respond(200, kicker:kicked_body(room_jid, kicked));
+end
+
+-- Handlers
+
+local function handle_post(event)
+	local request = event.request;
+	local ok, a, b, c, d = kicker:decide(request.ip, request.headers.authorization, request.body or "");
+	if not ok then
+		return refuse(request, a, b, c, d);
+	end
+	local done, response = xpcall(kick_as_asked, traceback, request, a, b, c, d);
+	if done then return response; end
+	module:log("error", "Kick requested by %s failed inside the server: %s", request.ip, response);
+	return respond(500, fixed.internal_error.body);
+end
+
+local function method_not_allowed(event)
+	return refuse_with(event.request, fixed.method_not_allowed);
+end
+
+local route = {
+	POST = handle_post;
+	GET = method_not_allowed; -- HEAD too: Prosody serves HEAD with the GET handler
+	PUT = method_not_allowed;
+	DELETE = method_not_allowed;
+	PATCH = method_not_allowed;
+	TRACE = method_not_allowed;
+};
+-- Prosody 0.12's mod_http breaks module:reload when OPTIONS is routed with CORS disabled.
+if (tonumber(tostring(prosody.version):match("^(%d+)%.")) or 0) >= 13 then
+	route.OPTIONS = method_not_allowed;
+end
+
+module:provides("http", {
+	cors = { enabled = false };
+	route = route;
+});

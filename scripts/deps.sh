@@ -1,0 +1,22 @@
+#!/bin/sh
+# Installs the Debian packages the build, tests and demo need (as root), or prints the command.
+set -eu
+packages="prosody lua5.4 lua-busted lua-check python3-slixmpp python3-pytest curl $*"
+missing=""
+for p in $packages; do
+	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if ! command -v cargo >/dev/null 2>&1; then
+	echo "cargo not found: install Rust (1.85 or newer) with rustup, https://rustup.rs" >&2
+	exit 1
+fi
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" = 0 ]; then
+	echo "Installing:$missing"
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+else
+	echo "Missing Debian packages. Install them with:" >&2
+	echo "  sudo apt-get install -y$missing" >&2
+	exit 1
+fi
