@@ -76,7 +76,16 @@ mod tests {
 
     #[test]
     fn refuses_malformed_jids() {
-        for bad in ["", "@host", "node@", "a@b@c", "host/", "node@host/", "/res", "@"] {
+        for bad in [
+            "",
+            "@host",
+            "node@",
+            "a@b@c",
+            "host/",
+            "node@host/",
+            "/res",
+            "@",
+        ] {
             assert!(split(bad).is_err(), "{bad:?} should be refused");
         }
     }

@@ -155,7 +155,8 @@ impl Kicker {
 /// A whole number of at least zero, or `default` when unset.
 fn count(option: &'static str, value: Option<f64>, default: u64) -> Result<usize, ConfigError> {
     let value = value.unwrap_or(default as f64);
-    let valid = value.is_finite() && value >= 0.0 && value.fract() == 0.0 && value <= u32::MAX as f64;
+    let valid =
+        value.is_finite() && value >= 0.0 && value.fract() == 0.0 && value <= u32::MAX as f64;
     if valid {
         Ok(value as usize)
     } else {

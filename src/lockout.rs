@@ -119,7 +119,10 @@ mod tests {
         assert_eq!(lockout.check(IP, start), Ok(()));
         fail(&mut lockout, IP, 1, start + Duration::from_secs(10));
         assert_eq!(lockout.check(IP, start + Duration::from_secs(10)), Err(50));
-        assert_eq!(lockout.check(IP, start + Duration::from_millis(59_500)), Err(1));
+        assert_eq!(
+            lockout.check(IP, start + Duration::from_millis(59_500)),
+            Err(1)
+        );
         assert_eq!(lockout.check(IP, start + WINDOW), Ok(()));
     }
 
@@ -150,6 +153,9 @@ mod tests {
         }
         assert_eq!(lockout.tracked(), 50);
         assert!(lockout.check(b"9999", now).is_err());
-        assert!(lockout.check(b"0", now).is_ok(), "oldest window forgotten first");
+        assert!(
+            lockout.check(b"0", now).is_ok(),
+            "oldest window forgotten first"
+        );
     }
 }

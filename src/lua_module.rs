@@ -34,7 +34,10 @@ fn new(lua: &Lua, settings: Table) -> mlua::Result<(Value, Value)> {
     match built {
         Ok(kicker) => {
             let fixed = fixed_responses(lua, &kicker)?;
-            Ok((Value::UserData(lua.create_userdata(Handle(kicker))?), Value::Table(fixed)))
+            Ok((
+                Value::UserData(lua.create_userdata(Handle(kicker))?),
+                Value::Table(fixed),
+            ))
         }
         Err(e) => Ok((Value::Nil, Value::String(lua.create_string(e.to_string())?))),
     }
@@ -60,7 +63,9 @@ fn authorization_values(value: Value) -> Result<Vec<Vec<u8>>, ConfigError> {
         problem: "must be a string or a list of strings",
     };
     match value {
-        Value::Nil => Err(ConfigError::Authorization { problem: "is not set" }),
+        Value::Nil => Err(ConfigError::Authorization {
+            problem: "is not set",
+        }),
         Value::String(s) => Ok(vec![s.as_bytes().to_vec()]),
         Value::Table(list) => {
             let values: Vec<Vec<u8>> = list
@@ -86,7 +91,12 @@ fn number(value: Value) -> Option<f64> {
         Value::Nil => None,
         Value::Integer(i) => Some(i as f64),
         Value::Number(n) => Some(n),
-        Value::String(s) => Some(s.to_str().ok().and_then(|s| s.trim().parse().ok()).unwrap_or(f64::NAN)),
+        Value::String(s) => Some(
+            s.to_str()
+                .ok()
+                .and_then(|s| s.trim().parse().ok())
+                .unwrap_or(f64::NAN),
+        ),
         _ => Some(f64::NAN),
     }
 }
@@ -103,7 +113,11 @@ impl UserData for Handle {
             "decide",
             |lua,
              Handle(kicker),
-             (ip, authorization, body): (Option<BorrowedBytes>, Option<BorrowedBytes>, BorrowedBytes)| {
+             (ip, authorization, body): (
+                Option<BorrowedBytes>,
+                Option<BorrowedBytes>,
+                BorrowedBytes,
+            )| {
                 let request = HttpRequest {
                     ip: ip.as_deref().unwrap_or_default(),
                     authorization: authorization.as_deref(),
@@ -117,11 +131,19 @@ impl UserData for Handle {
                             Target::Jid(j) => (Value::Nil, text(j)?),
                         };
                         let reason = kick.reason.as_deref().map(text).transpose()?;
-                        Ok((true, text(&kick.room)?, nickname, jid, reason.unwrap_or(Value::Nil)))
+                        Ok((
+                            true,
+                            text(&kick.room)?,
+                            nickname,
+                            jid,
+                            reason.unwrap_or(Value::Nil),
+                        ))
                     }
                     Err(err) => {
                         let retry_after = match err {
-                            crate::KickError::TooManyFailures { retry_after } => Value::Integer(retry_after as _),
+                            crate::KickError::TooManyFailures { retry_after } => {
+                                Value::Integer(retry_after as _)
+                            }
                             _ => Value::Nil,
                         };
                         Ok((
@@ -136,9 +158,15 @@ impl UserData for Handle {
             },
         );
         // kicked_body(room, { nickname, ... }) → the 200 body.
-        methods.add_method("kicked_body", |_, _, (room, nicknames): (BorrowedStr, Vec<LuaString>)| {
-            let nicknames = nicknames.iter().map(LuaString::to_str).collect::<mlua::Result<Vec<_>>>()?;
-            Ok(response::kicked_body(&room, &nicknames))
-        });
+        methods.add_method(
+            "kicked_body",
+            |_, _, (room, nicknames): (BorrowedStr, Vec<LuaString>)| {
+                let nicknames = nicknames
+                    .iter()
+                    .map(LuaString::to_str)
+                    .collect::<mlua::Result<Vec<_>>>()?;
+                Ok(response::kicked_body(&room, &nicknames))
+            },
+        );
     }
 }

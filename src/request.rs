@@ -131,7 +131,9 @@ fn check_room_jid(room: &str) -> Result<(), KickError> {
 
 fn check_nickname(nickname: &str) -> Result<(), KickError> {
     if nickname.is_empty() {
-        return Err(KickError::InvalidNickname { reason: "it is empty" });
+        return Err(KickError::InvalidNickname {
+            reason: "it is empty",
+        });
     }
     if nickname.len() > jid::MAX_PART_BYTES {
         return Err(KickError::InvalidNickname {

@@ -20,7 +20,10 @@ struct KickedBody<'a, S: AsRef<str>> {
     kicked: &'a [S],
 }
 
-fn serialize_strs<S: AsRef<str>, Z: serde::Serializer>(items: &&[S], z: Z) -> Result<Z::Ok, Z::Error> {
+fn serialize_strs<S: AsRef<str>, Z: serde::Serializer>(
+    items: &&[S],
+    z: Z,
+) -> Result<Z::Ok, Z::Error> {
     z.collect_seq(items.iter().map(AsRef::as_ref))
 }
 
@@ -62,7 +65,10 @@ mod tests {
             kicked_body("room@muc", &["Bob", "a\"b\\c\u{1}", "Ｂ"]),
             r#"{"muc":"room@muc","kicked":["Bob","a\"b\\c\u0001","Ｂ"]}"#
         );
-        assert_eq!(kicked_body::<&str>("r@m", &[]), r#"{"muc":"r@m","kicked":[]}"#);
+        assert_eq!(
+            kicked_body::<&str>("r@m", &[]),
+            r#"{"muc":"r@m","kicked":[]}"#
+        );
     }
 
     #[test]

@@ -1,0 +1,504 @@
+//! SPEC.md's status table, row by row, for everything the core decides.
+
+use std::borrow::Cow;
+use std::time::{Duration, Instant};
+
+use http_muc_kick_core::kicker::prosody_side_refusals;
+use http_muc_kick_core::{HttpRequest, KickError, KickRequest, Kicker, Settings, Target};
+
+const SECRET: &str = "Bearer s3cret";
+const IP: &[u8] = b"192.0.2.1";
+
+fn kicker_with(max_body_size: Option<f64>, max_auth_failures: Option<f64>) -> Kicker {
+    Kicker::new(&Settings {
+        host: "muc.localhost",
+        authorization: &[SECRET, "Bearer old"],
+        max_body_size,
+        max_auth_failures,
+    })
+    .unwrap()
+}
+
+fn decide<'a>(kicker: &mut Kicker, body: &'a [u8]) -> Result<KickRequest<'a>, KickError> {
+    kicker.decide(
+        &HttpRequest {
+            ip: IP,
+            authorization: Some(SECRET.as_bytes()),
+            body,
+        },
+        Instant::now(),
+    )
+}
+
+fn status_of(body: &str) -> u16 {
+    match decide(&mut kicker_with(None, None), body.as_bytes()) {
+        Ok(_) => 200,
+        Err(e) => e.status(),
+    }
+}
+
+#[test]
+fn valid_nickname_request_is_accepted_with_borrowed_strings() {
+    let mut kicker = kicker_with(None, None);
+    let body = br#"{"muc": "room@muc.localhost", "nickname": "Bob", "reason": "bye"}"#;
+    let kick = decide(&mut kicker, body).unwrap();
+    assert_eq!(kick.room, "room@muc.localhost");
+    assert!(matches!(kick.room, Cow::Borrowed(_)));
+    assert_eq!(kick.target, Target::Nickname("Bob".into()));
+    assert_eq!(kick.reason.as_deref(), Some("bye"));
+}
+
+#[test]
+fn jid_target_bare_or_full_is_accepted() {
+    let mut kicker = kicker_with(None, None);
+    for real in ["bob@localhost", "BOB@LOCALHOST/phone", "localhost"] {
+        let body = format!(r#"{{"muc": "r@muc.localhost", "jid": "{real}"}}"#);
+        let kick = decide(&mut kicker, body.as_bytes()).unwrap();
+        assert_eq!(kick.target, Target::Jid(real.into()));
+        assert_eq!(kick.reason, None);
+    }
+}
+
+#[test]
+fn escapes_are_decoded_and_unknown_fields_ignored() {
+    let mut kicker = kicker_with(None, None);
+    let body = br#"{"x": [1, {"y": null}], "muc": "r@m", "nickname": "\u0042ob", "reason": "a\nb", "z": 1.5e3}"#;
+    let kick = decide(&mut kicker, body).unwrap();
+    assert_eq!(kick.target, Target::Nickname("Bob".into()));
+    assert_eq!(kick.reason.as_deref(), Some("a\nb"));
+}
+
+#[test]
+fn null_counts_as_absent_and_empty_reason_as_none() {
+    assert_eq!(
+        status_of(r#"{"muc": "r@m", "nickname": "Bob", "jid": null}"#),
+        200
+    );
+    let mut kicker = kicker_with(None, None);
+    let kick = decide(
+        &mut kicker,
+        br#"{"muc": "r@m", "nickname": "B", "reason": ""}"#,
+    )
+    .unwrap();
+    assert_eq!(kick.reason, None);
+    let kick = decide(
+        &mut kicker,
+        br#"{"muc": "r@m", "nickname": "B", "reason": null}"#,
+    )
+    .unwrap();
+    assert_eq!(kick.reason, None);
+}
+
+#[test]
+fn body_not_strict_json_is_400_bad_request() {
+    let cases: &[&[u8]] = &[
+        b"",
+        b"   ",
+        b"not json",
+        b"\xEF\xBB\xBF{\"muc\":\"r@m\",\"nickname\":\"B\"}",
+        br#"{"muc":"r@m","nickname":"B",}"#,
+        br#"{"muc":"r@m", /* c */ "nickname":"B"}"#,
+        br#"{'muc':'r@m','nickname':'B'}"#,
+        b"{\"muc\":\"r@m\",\"nickname\":\"B\x01\"}",
+        br#"{"muc":"r@m","nickname":"\q"}"#,
+        b"{\"muc\":\"r@m\",\"nickname\":\"\xff\"}",
+        b"{\"muc\":\"r@m\",\"nickname\":\"B\",\"x\":\"\xc3\"}",
+        br#"{"muc":"r@m","nickname":"\ud800"}"#,
+        br#"{"muc":"r@m","nickname":"B","x":"\udc00"}"#,
+        br#"{"muc":"r@m","nickname":"B","x":NaN}"#,
+        br#"{"muc":"r@m","nickname":"B","x":01}"#,
+        br#"{"muc":"r@m","nickname":"B"} {}"#,
+        br#"{"muc":"r@m","nickname":"B"}x"#,
+    ];
+    for body in cases {
+        let err = decide(&mut kicker_with(None, None), body).unwrap_err();
+        assert!(
+            matches!(err, KickError::InvalidJson { .. }),
+            "{:?} gave {err:?}",
+            String::from_utf8_lossy(body)
+        );
+        assert_eq!((err.status(), err.condition()), (400, "bad-request"));
+    }
+}
+
+#[test]
+fn nesting_deeper_than_127_levels_is_400() {
+    let nested = |depth: usize| {
+        format!(
+            r#"{{"muc":"r@m","nickname":"B","x":{}{}}}"#,
+            "[".repeat(depth),
+            "]".repeat(depth)
+        )
+    };
+    // The object plus 126 arrays is 127 levels: serde_json's limit. One more is refused.
+    assert_eq!(status_of(&nested(126)), 200);
+    assert_eq!(status_of(&nested(127)), 400);
+    let deep = nested(100_000);
+    let err = decide(&mut kicker_with(Some(1e6), None), deep.as_bytes()).unwrap_err();
+    assert!(err.to_string().contains("recursion limit"), "{err}");
+}
+
+#[test]
+fn body_must_be_an_object() {
+    for (body, found) in [
+        ("[]", "an array"),
+        (r#"["r@m","B"]"#, "an array"),
+        (r#""r@m""#, "a string"),
+        ("1", "a number"),
+        ("true", "a boolean"),
+        ("null", "null"),
+    ] {
+        let err = decide(&mut kicker_with(None, None), body.as_bytes()).unwrap_err();
+        assert_eq!(err, KickError::NotAnObject { found }, "{body}");
+    }
+}
+
+#[test]
+fn field_problems_are_400_and_name_the_field() {
+    let cases = [
+        (
+            r#"{"nickname":"B"}"#,
+            KickError::MissingField { field: "muc" },
+        ),
+        (
+            r#"{"muc":null,"nickname":"B"}"#,
+            KickError::MissingField { field: "muc" },
+        ),
+        (r#"{"muc":"r@m"}"#, KickError::TargetAmbiguous),
+        (
+            r#"{"muc":"r@m","nickname":null,"jid":null}"#,
+            KickError::TargetAmbiguous,
+        ),
+        (
+            r#"{"muc":"r@m","nickname":"B","jid":"b@h"}"#,
+            KickError::TargetAmbiguous,
+        ),
+        (
+            r#"{"muc":5,"nickname":"B"}"#,
+            KickError::WrongType {
+                field: "muc",
+                found: "a number",
+            },
+        ),
+        (
+            r#"{"muc":"r@m","nickname":["B"]}"#,
+            KickError::WrongType {
+                field: "nickname",
+                found: "an array",
+            },
+        ),
+        (
+            r#"{"muc":"r@m","jid":{}}"#,
+            KickError::WrongType {
+                field: "jid",
+                found: "an object",
+            },
+        ),
+        (
+            r#"{"muc":"r@m","nickname":"B","reason":true}"#,
+            KickError::WrongType {
+                field: "reason",
+                found: "a boolean",
+            },
+        ),
+        (
+            r#"{"muc":"r@m","nickname":"B","muc":"r@m"}"#,
+            KickError::DuplicateField { field: "muc" },
+        ),
+        (
+            r#"{"muc":"r@m","nickname":null,"nickname":"B"}"#,
+            KickError::DuplicateField { field: "nickname" },
+        ),
+        (
+            r#"{"muc":"r@m","nickname":"","reason":"x"}"#,
+            KickError::InvalidNickname {
+                reason: "it is empty",
+            },
+        ),
+    ];
+    for (body, expected) in cases {
+        let err = decide(&mut kicker_with(None, None), body.as_bytes()).unwrap_err();
+        assert_eq!(err, expected, "{body}");
+        assert_eq!(err.status(), 400);
+        if let KickError::WrongType { field, .. } | KickError::DuplicateField { field } = err {
+            assert!(err.to_string().contains(field));
+        }
+    }
+}
+
+#[test]
+fn muc_must_be_a_bare_jid_with_a_node() {
+    for muc in ["muc.localhost", "r@m/res", "@m", "r@", "a@b@c", ""] {
+        let body = format!(r#"{{"muc":"{muc}","nickname":"B"}}"#);
+        let err = decide(&mut kicker_with(None, None), body.as_bytes()).unwrap_err();
+        assert!(
+            matches!(err, KickError::InvalidJid { field: "muc", .. }),
+            "{muc:?} gave {err:?}"
+        );
+    }
+}
+
+#[test]
+fn jid_and_nickname_parts_over_1023_bytes_are_refused() {
+    let long = "x".repeat(1024);
+    for body in [
+        format!(r#"{{"muc":"{long}@m","nickname":"B"}}"#),
+        format!(r#"{{"muc":"r@m","nickname":"{long}"}}"#),
+        format!(r#"{{"muc":"r@m","jid":"b@h/{long}"}}"#),
+        format!(r#"{{"muc":"r@m","jid":"{long}@h"}}"#),
+    ] {
+        assert_eq!(status_of(&body), 400, "{}", &body[..30]);
+    }
+    let ok = "x".repeat(1023);
+    assert_eq!(
+        status_of(&format!(r#"{{"muc":"r@m","nickname":"{ok}"}}"#)),
+        200
+    );
+}
+
+#[test]
+fn reason_xml_cannot_carry_is_400() {
+    for bad in [
+        r"\u0000", r"\u0001", r"\u0008", r"\u000b", r"\u000c", r"\u001f", r"\ufffe", r"\uffff",
+    ] {
+        let body = format!(r#"{{"muc":"r@m","nickname":"B","reason":"x{bad}"}}"#);
+        let err = decide(&mut kicker_with(None, None), body.as_bytes()).unwrap_err();
+        assert!(
+            matches!(err, KickError::InvalidReason { .. }),
+            "{bad}: {err:?}"
+        );
+    }
+    for good in [r"\t", r"\n", r"\r", r"\u007f", r"\ud83d\ude00", r"\ufffd"] {
+        let body = format!(r#"{{"muc":"r@m","nickname":"B","reason":"x{good}"}}"#);
+        assert_eq!(status_of(&body), 200, "{good}");
+    }
+}
+
+#[test]
+fn authorization_missing_or_not_exact_is_401() {
+    let mut kicker = kicker_with(None, Some(0.0));
+    for auth in [
+        None,
+        Some(&b""[..]),
+        Some(b"Bearer s3cre"),
+        Some(b"bearer s3cret"),
+        Some(b"Bearer s3cret "),
+        Some(b"Bearer s3cret, Bearer old"),
+    ] {
+        let err = kicker
+            .decide(
+                &HttpRequest {
+                    ip: IP,
+                    authorization: auth,
+                    body: b"{}",
+                },
+                Instant::now(),
+            )
+            .unwrap_err();
+        assert_eq!((err.status(), err.condition()), (401, "not-authorized"));
+    }
+    let ok = kicker.decide(
+        &HttpRequest {
+            ip: IP,
+            authorization: Some(b"Bearer old"),
+            body: br#"{"muc":"r@m","nickname":"B"}"#,
+        },
+        Instant::now(),
+    );
+    assert!(ok.is_ok());
+}
+
+#[test]
+fn checks_run_in_spec_order() {
+    let mut kicker = kicker_with(Some(10.0), Some(1.0));
+    let big_bad = b"x".repeat(11);
+    let now = Instant::now();
+    let request = |auth: Option<&'static [u8]>, body| HttpRequest {
+        ip: IP,
+        authorization: auth,
+        body,
+    };
+    // 413 before 400, 401 before 413, 429 before 401.
+    assert_eq!(
+        kicker
+            .decide(&request(Some(SECRET.as_bytes()), &big_bad), now)
+            .unwrap_err()
+            .status(),
+        413
+    );
+    assert_eq!(
+        kicker
+            .decide(&request(None, &big_bad), now)
+            .unwrap_err()
+            .status(),
+        401
+    );
+    assert_eq!(
+        kicker
+            .decide(&request(Some(SECRET.as_bytes()), &big_bad), now)
+            .unwrap_err()
+            .status(),
+        429
+    );
+}
+
+#[test]
+fn body_of_exactly_the_limit_is_read_one_more_is_413() {
+    let body = br#"{"muc":"r@m","nickname":"Bob"}"#;
+    let limit = body.len() as f64;
+    assert!(decide(&mut kicker_with(Some(limit), None), body).is_ok());
+    let err = decide(&mut kicker_with(Some(limit - 1.0), None), body).unwrap_err();
+    assert_eq!((err.status(), err.condition()), (413, "payload-too-large"));
+    assert_eq!(
+        err,
+        KickError::BodyTooLarge {
+            limit: body.len() - 1
+        }
+    );
+}
+
+#[test]
+fn failures_past_the_limit_give_429_even_with_the_right_secret() {
+    let mut kicker = kicker_with(None, Some(3.0));
+    let start = Instant::now();
+    let wrong = HttpRequest {
+        ip: IP,
+        authorization: Some(b"Bearer nope"),
+        body: b"",
+    };
+    let right = HttpRequest {
+        ip: IP,
+        authorization: Some(SECRET.as_bytes()),
+        body: br#"{"muc":"r@m","nickname":"B"}"#,
+    };
+    for _ in 0..3 {
+        assert_eq!(kicker.decide(&wrong, start).unwrap_err().status(), 401);
+    }
+    assert!(kicker.decide(&right, start).is_err());
+    let err = kicker
+        .decide(&right, start + Duration::from_secs(20))
+        .unwrap_err();
+    assert_eq!(err, KickError::TooManyFailures { retry_after: 40 });
+    assert_eq!(err.condition(), "too-many-requests");
+    let other_ip = HttpRequest {
+        ip: b"198.51.100.9",
+        ..right
+    };
+    assert!(kicker.decide(&other_ip, start).is_ok());
+    assert!(
+        kicker
+            .decide(&right, start + Duration::from_secs(60))
+            .is_ok()
+    );
+}
+
+#[test]
+fn a_success_does_not_reset_the_failure_count() {
+    let mut kicker = kicker_with(None, Some(2.0));
+    let now = Instant::now();
+    let wrong = HttpRequest {
+        ip: IP,
+        authorization: None,
+        body: b"",
+    };
+    let right = HttpRequest {
+        ip: IP,
+        authorization: Some(SECRET.as_bytes()),
+        body: br#"{"muc":"r@m","nickname":"B"}"#,
+    };
+    assert!(kicker.decide(&wrong, now).is_err());
+    assert!(kicker.decide(&right, now).is_ok());
+    assert!(kicker.decide(&wrong, now).is_err());
+    assert_eq!(kicker.decide(&right, now).unwrap_err().status(), 429);
+}
+
+#[test]
+fn zero_max_auth_failures_turns_the_lockout_off() {
+    let mut kicker = kicker_with(None, Some(0.0));
+    let wrong = HttpRequest {
+        ip: IP,
+        authorization: None,
+        body: b"",
+    };
+    for _ in 0..100 {
+        assert_eq!(
+            kicker.decide(&wrong, Instant::now()).unwrap_err().status(),
+            401
+        );
+    }
+}
+
+#[test]
+fn every_status_has_its_condition() {
+    let rows = [
+        (KickError::Unauthorized, 401, "not-authorized"),
+        (KickError::Forbidden, 403, "forbidden"),
+        (KickError::RoomNotFound, 404, "item-not-found"),
+        (KickError::OccupantNotFound, 404, "item-not-found"),
+        (KickError::MethodNotAllowed, 405, "method-not-allowed"),
+        (
+            KickError::BodyTooLarge { limit: 1 },
+            413,
+            "payload-too-large",
+        ),
+        (
+            KickError::TooManyFailures { retry_after: 1 },
+            429,
+            "too-many-requests",
+        ),
+        (KickError::Internal, 500, "internal-server-error"),
+        (KickError::TargetAmbiguous, 400, "bad-request"),
+    ];
+    for (err, status, condition) in rows {
+        assert_eq!(
+            (err.status(), err.condition()),
+            (status, condition),
+            "{err:?}"
+        );
+    }
+}
+
+#[test]
+fn bodies_are_spec_json_and_never_carry_the_secret() {
+    let kicker = kicker_with(None, None);
+    let mut errors: Vec<KickError> = prosody_side_refusals()
+        .into_iter()
+        .map(|(_, e)| e)
+        .collect();
+    errors.extend([
+        KickError::Unauthorized,
+        KickError::TooManyFailures { retry_after: 3 },
+        KickError::BodyTooLarge { limit: 16384 },
+    ]);
+    for err in errors {
+        let body = kicker.body_for(&err);
+        let value: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(value["condition"], err.condition());
+        assert_eq!(value["error"], err.to_string());
+        assert_eq!(value.as_object().map(|o| o.len()), Some(2));
+        assert!(!body.contains("s3cret"));
+    }
+    assert_eq!(kicker.challenge(), r#"Bearer realm="muc.localhost""#);
+}
+
+#[test]
+fn options_are_checked_at_load() {
+    let make = |authorization: &[&str], size: Option<f64>, failures: Option<f64>| {
+        Kicker::new(&Settings {
+            host: "h",
+            authorization,
+            max_body_size: size,
+            max_auth_failures: failures,
+        })
+    };
+    assert!(make(&[], None, None).is_err());
+    assert!(make(&[""], None, None).is_err());
+    assert!(make(&["a", ""], None, None).is_err());
+    for bad in [-1.0, 1.5, f64::NAN, f64::INFINITY] {
+        let err = make(&["a"], Some(bad), None).unwrap_err().to_string();
+        assert!(err.contains("http_muc_kick_max_body_size"), "{err}");
+        let err = make(&["a"], None, Some(bad)).unwrap_err().to_string();
+        assert!(err.contains("http_muc_kick_max_auth_failures"), "{err}");
+    }
+    assert!(make(&["a"], Some(0.0), Some(0.0)).is_ok());
+}
