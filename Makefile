@@ -8,7 +8,7 @@ CARGO_FEATURES := --no-default-features --features $(FEATURE)
 LIB := target/release/libhttp_muc_kick_core.so
 STAGE := target/plugins
 
-.PHONY: all build install stage test test-rust test-lua test-e2e lint demo deps clean
+.PHONY: all build install stage test test-rust test-lua test-e2e lint demo bench fuzz deps clean
 
 all: build
 
@@ -47,6 +47,17 @@ lint:
 
 demo: stage
 	$(PYTHON) spec/e2e/demo.py $(STAGE)
+
+# Measured, never asserted: core time per decision, then HTTP throughput and memory with wrk.
+bench: stage
+	@scripts/deps.sh wrk
+	cargo bench --no-default-features
+	$(PYTHON) bench/http_load.py $(STAGE)
+
+# Bounded fuzzing of the core (FUZZ_SECONDS, 60 by default); needs `cargo install cargo-fuzz`.
+FUZZ_SECONDS ?= 60
+fuzz:
+	cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run decide -- -max_total_time=$(FUZZ_SECONDS)
 
 clean:
 	cargo clean

@@ -21,8 +21,7 @@ local kicker, fixed = open_native().new({
 	max_auth_failures = module:get_option("http_muc_kick_max_auth_failures");
 });
 if not kicker then
-	module:log("error", "Not loaded: %s", fixed);
-	error(fixed, 0);
+	error(fixed, 0); -- Prosody logs it: "Error initializing module 'http_muc_kick' on '<host>': ..."
 end
 
 local get_room_from_jid = module:depends("muc").get_room_from_jid;
