@@ -5,6 +5,7 @@
 -- options, the route, stringprep, the room, the kick, logs and metrics.
 
 local jid = require "util.jid";
+local xpcall = require "util.xpcall".xpcall; -- passes arguments on Lua 5.1 too
 local traceback = debug.traceback;
 
 -- Options, checked once (by the library), before anything is served.
