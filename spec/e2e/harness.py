@@ -132,7 +132,9 @@ class Prosody:
         try:
             conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
             conn.putheader("Host", host)
-            for name, value in (headers or {}).items():
+            # headers: a dict, or a list of (name, value) pairs to send a header more than once
+            pairs = headers.items() if hasattr(headers, "items") else (headers or ())
+            for name, value in pairs:
                 conn.putheader(name, value)
             if body or method in ("POST", "PUT", "PATCH"):
                 conn.putheader("Content-Length", str(len(body)))
