@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 /// How long a lockout window lasts, counted from an address's first failure.
 pub const WINDOW: Duration = Duration::from_secs(60);
 
-/// How many addresses are tracked at most; past that the oldest window is forgotten first.
+/// How many addresses are tracked at most; past that the oldest window that is not a lockout
+/// is forgotten first.
 pub const DEFAULT_CAPACITY: usize = 10_000;
 
 /// Failed authorizations per address within [`WINDOW`] of the address's first failure.
@@ -63,8 +64,10 @@ impl Lockout {
             w.failures = w.failures.saturating_add(1);
             return;
         }
-        if self.windows.len() >= self.capacity {
-            self.forget_oldest();
+        if self.windows.len() >= self.capacity && !self.forget_oldest_unlocked() {
+            // Every tracked address is locked out: keeping them locked matters more than
+            // counting a new address's first failure.
+            return;
         }
         let ip: Rc<[u8]> = Rc::from(ip);
         self.opened.push_back((Rc::clone(&ip), now));
@@ -89,6 +92,23 @@ impl Lockout {
             .is_some_and(|(_, opened)| now.saturating_duration_since(*opened) >= WINDOW)
         {
             self.forget_oldest();
+        }
+    }
+
+    /// Makes room by forgetting the oldest window that is not a lockout; false if all are.
+    fn forget_oldest_unlocked(&mut self) -> bool {
+        let max_failures = self.max_failures;
+        let windows = &self.windows;
+        let unlocked = self
+            .opened
+            .iter()
+            .position(|(ip, _)| windows.get(ip).is_some_and(|w| w.failures < max_failures));
+        match unlocked.and_then(|index| self.opened.remove(index)) {
+            Some((ip, _)) => {
+                self.windows.remove(&ip);
+                true
+            }
+            None => false,
         }
     }
 
@@ -147,15 +167,46 @@ mod tests {
     #[test]
     fn memory_stays_bounded_under_a_flood_of_addresses() {
         let now = Instant::now();
-        let mut lockout = Lockout::new(1, 50);
+        let mut lockout = Lockout::new(2, 50);
         for i in 0..10_000u32 {
             lockout.record_failure(i.to_string().as_bytes(), now);
         }
         assert_eq!(lockout.tracked(), 50);
+        fail(&mut lockout, b"9999", 1, now);
         assert!(lockout.check(b"9999", now).is_err());
         assert!(
             lockout.check(b"0", now).is_ok(),
             "oldest window forgotten first"
+        );
+    }
+
+    #[test]
+    fn a_flood_of_other_addresses_does_not_lift_a_lockout() {
+        let now = Instant::now();
+        let mut lockout = Lockout::new(2, 50);
+        fail(&mut lockout, IP, 2, now);
+        for i in 0..10_000u32 {
+            lockout.record_failure(i.to_string().as_bytes(), now);
+        }
+        assert_eq!(lockout.tracked(), 50);
+        assert_eq!(lockout.check(IP, now), Err(60));
+    }
+
+    #[test]
+    fn when_every_tracked_address_is_locked_new_ones_are_not_tracked() {
+        let now = Instant::now();
+        let mut lockout = Lockout::new(1, 3);
+        for ip in [&b"a"[..], b"b", b"c", b"d"] {
+            lockout.record_failure(ip, now);
+        }
+        assert_eq!(lockout.tracked(), 3);
+        for ip in [&b"a"[..], b"b", b"c"] {
+            assert!(lockout.check(ip, now).is_err());
+        }
+        assert!(lockout.check(b"d", now).is_ok());
+        assert!(
+            lockout.check(b"a", now + WINDOW).is_ok(),
+            "expiry still frees them"
         );
     }
 }
