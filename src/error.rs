@@ -146,7 +146,7 @@ pub enum ConfigError {
         problem: &'static str,
     },
     /// A numeric option is not a whole number of at least zero.
-    #[error("{option} must be a whole number of at least 0")]
+    #[error("{option} must be a whole number from 0 to 4294967295")]
     NotACount {
         /// The option's name.
         option: &'static str,
