@@ -12,10 +12,12 @@ STAGE := target/plugins
 
 all: build
 
+# Debian packages for tests and the demo (never for build/install: those need only cargo).
 deps:
 	@scripts/deps.sh
 
-build: deps
+build:
+	@command -v cargo >/dev/null || { echo "cargo not found: install Rust 1.85+ (https://rustup.rs)" >&2; exit 1; }
 	cargo build --release $(CARGO_FEATURES)
 
 # SPEC.md's layout: PLUGIN_DIR/mod_http_muc_kick/{mod_http_muc_kick.lua, http_muc_kick_core.so}
@@ -33,19 +35,19 @@ test: deps lint test-rust test-lua test-e2e
 test-rust:
 	cargo test --no-default-features
 
-test-lua: build
+test-lua: deps build
 	busted --lua=lua$(LUA) spec
 
-test-e2e: stage
+test-e2e: deps stage
 	$(PYTHON) -m pytest -q spec/e2e
 
-lint:
+lint: deps
 	cargo fmt --check
 	cargo clippy --all-targets --no-default-features -- -D warnings
 	cargo clippy --release $(CARGO_FEATURES) -- -D warnings
 	luacheck lua spec
 
-demo: stage
+demo: deps stage
 	$(PYTHON) spec/e2e/demo.py $(STAGE)
 
 # Measured, never asserted: core time per decision, then HTTP throughput and memory with wrk.

@@ -56,8 +56,21 @@ local function refuse(request, status, body, message, retry_after)
 	return respond(status, body, headers);
 end
 
-local function refuse_with(request, refusal)
-	return refuse(request, refusal.status, refusal.body, refusal.message);
+local function refuse_with(request, refusal, detail)
+	local message = detail and ("%s: %s"):format(refusal.message, detail) or refusal.message;
+	return refuse(request, refusal.status, refusal.body, message);
+end
+
+-- For log lines: client text on one line (%q alone would keep a newline).
+local function quoted(text)
+	return (("%q"):format(text or ""):gsub("\\\n", "\\n"));
+end
+
+-- util.jid.prep maps some characters to nothing (e.g. U+00AD): a part that preps to "" is no JID.
+local function prep(address)
+	local node, host, resource = jid.prepped_split(address);
+	if host == nil or host == "" or node == "" or resource == "" then return nil; end
+	return jid.join(node, host, resource);
 end
 
 -- The room: everything here was checked by the library except what needs stringprep.
@@ -78,32 +91,35 @@ local function find_occupants(room, occupant_jid, real_jid)
 end
 
 local function kick_as_asked(request, muc, nickname, real_jid, reason)
-	local room_jid = jid.prep(muc);
+	local room_jid = prep(muc);
 	if not room_jid then return refuse_with(request, fixed.invalid_muc); end
 	local occupant_jid;
 	if nickname then
-		occupant_jid = jid.prep(room_jid .. "/" .. nickname);
+		occupant_jid = prep(room_jid .. "/" .. nickname);
 		if not occupant_jid then return refuse_with(request, fixed.invalid_nickname); end
 	else
-		real_jid = jid.prep(real_jid);
+		real_jid = prep(real_jid);
 		if not real_jid then return refuse_with(request, fixed.invalid_jid); end
 	end
 
 	local room = jid.host(room_jid) == module.host and get_room_from_jid(room_jid);
-	if not room then return refuse_with(request, fixed.room_not_found); end
+	if not room then return refuse_with(request, fixed.room_not_found, room_jid); end
 
 	local kicked = {};
 	for _, occupant in ipairs(find_occupants(room, occupant_jid, real_jid)) do
 		local done, _, condition = room:set_role(true, occupant.nick, "none", reason);
 		if done then
 			kicked[#kicked + 1] = jid.resource(occupant.nick);
-			module:log("info", "Kicked %s (%s) from %s, reason %q, on request from %s",
-				jid.resource(occupant.nick), occupant.bare_jid, room_jid, reason or "", request.ip);
+			module:log("info", "Kicked %s (%s) from %s, reason %s, on request from %s",
+				jid.resource(occupant.nick), occupant.bare_jid, room_jid, quoted(reason), request.ip);
 		elseif condition ~= "item-not-found" then
 			return refuse(request, fixed.forbidden.status, fixed.forbidden.body, condition);
 		end
 	end
-	if not kicked[1] then return refuse_with(request, fixed.occupant_not_found); end
+	if not kicked[1] then
+		local target = occupant_jid and jid.resource(occupant_jid) or real_jid;
+		return refuse_with(request, fixed.occupant_not_found, ("%s in %s"):format(target, room_jid));
+	end
 	kicked_occupants:add(#kicked);
 	return respond(200, kicker:kicked_body(room_jid, kicked));
 end
@@ -116,9 +132,11 @@ local function handle_post(event)
 	if not ok then
 		return refuse(request, a, b, c, d);
 	end
-	local done, response = xpcall(kick_as_asked, traceback, request, a, b, c, d);
+	local muc, nickname, real_jid, reason = a, b, c, d;
+	local done, response = xpcall(kick_as_asked, traceback, request, muc, nickname, real_jid, reason);
 	if done then return response; end
-	module:log("error", "Kick requested by %s failed inside the server: %s", request.ip, response);
+	module:log("error", "Kick of %s from %s (reason %s) requested by %s failed inside the server: %s",
+		quoted(nickname or real_jid), quoted(muc), quoted(reason), request.ip, response);
 	return respond(500, fixed.internal_error.body);
 end
 
@@ -135,7 +153,8 @@ local route = {
 	TRACE = method_not_allowed;
 };
 -- Prosody 0.12's mod_http breaks module:reload when OPTIONS is routed with CORS disabled.
-if (tonumber(tostring(prosody.version):match("^(%d+)%.")) or 0) >= 13 then
+-- Unnumbered versions are development builds, newer than 0.12.
+if (tonumber(tostring(prosody.version):match("^(%d+)%.")) or 13) >= 13 then
 	route.OPTIONS = method_not_allowed;
 end
 

@@ -159,3 +159,26 @@ def test_reason_with_a_character_xml_cannot_carry_is_400_and_the_occupant_is_not
     assert len(kick_presences(alice, room, "Bob")) == 1
     # and Alice's stream survived: she can still be kicked and hear about it
     assert_still_there(api, xmpp, alice, room, "Alice")
+
+
+# Stringprep maps U+00AD (soft hyphen) to nothing: a part that prepares to "" is no valid JID,
+# and the 400 names the field that holds it.
+EMPTIED_BY_PREP = [
+    ("muc node", {"muc": "\u00ad@muc.localhost", "nickname": "Bob"}, "muc"),
+    ("muc node, kick by jid", {"muc": "\u00ad@muc.localhost", "jid": "bob@localhost"}, "muc"),
+    ("nickname", {"muc": "%ROOM%", "nickname": "\u00ad"}, "nickname"),
+    ("jid node", {"muc": "%ROOM%", "jid": "\u00ad@localhost"}, "jid"),
+    ("jid resource", {"muc": "%ROOM%", "jid": "bob@localhost/\u00ad"}, "jid"),
+]
+
+
+@pytest.mark.parametrize("fields,field", [(f, n) for _, f, n in EMPTIED_BY_PREP],
+                         ids=[i for i, _, _ in EMPTIED_BY_PREP])
+def test_part_that_preparation_empties_is_400_naming_the_field_and_kicks_nobody(
+        api, xmpp, bob, new_room, fields, field):
+    room = new_room()
+    join(xmpp, bob, room, "Bob")
+    body = assert_json(api.post(_fill(fields, room)), 400, "bad-request")
+    assert f"`{field}`" in body["error"], body
+    assert kick_presences(bob, room, "Bob") == []
+    assert_still_there(api, xmpp, bob, room, "Bob")

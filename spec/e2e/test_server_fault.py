@@ -18,6 +18,8 @@ def test_hook_raising_during_the_kick_is_500_with_json_and_an_error_log_line(
     assert len(errors) == 1, entries_with_ip(server, api.ip)
     # the cause is in the line: the hook's own error message
     assert "e2e_raise_on_leave: hook raised on purpose" in errors[0][2]
+    # and what was asked, since the occupant may already be gone: target, room, reason
+    assert all(part in errors[0][2] for part in ('"Bob"', f'"{room}"', '"r"')), errors[0][2]
 
 
 def test_500_body_does_not_leak_the_cause(api, xmpp, bob, new_room):
