@@ -34,14 +34,16 @@ def main(plugin_dir):
         print("  " + curl_line(server.http_port, token,
                                f'{{"muc": "{ROOM}", "nickname": "Bob", "reason": "Demo kick"}}'))
         print("\nAlso try a wrong token (401), \"nickname\": \"Alice\" (404), or a GET (405).")
+        print("After 10 wrong tokens in a minute, every request gets 429 for up to 60 s.")
         print("Ctrl-C stops the server and removes its files.\n")
         while True:
             bob.presences.clear()
             xmpp.run(bob.join(ROOM, "Bob"))
             kick = xmpp.run(bob.wait_for(kick_presence_from(f"{ROOM}/Bob"), timeout=10**6), timeout=None)
             role, reason, _ = kick_details(kick)
+            said = f"reason {reason!r}" if reason is not None else "no reason"
             print(f"Bob received the kick: presence unavailable, status 307, role {role}, "
-                  f"reason {reason!r}. He rejoins so you can kick him again.", flush=True)
+                  f"{said}. He rejoins so you can kick him again.", flush=True)
     except KeyboardInterrupt:
         print("\nStopping.")
     finally:
