@@ -2,9 +2,11 @@
 
 use std::time::Instant;
 
-use mlua::{BorrowedBytes, BorrowedStr, Lua, LuaString, Table, UserData, UserDataMethods, Value};
+use mlua::{
+    BorrowedBytes, BorrowedStr, IntoLua, Lua, LuaString, Table, UserData, UserDataMethods, Value,
+};
 
-use crate::error::ConfigError;
+use crate::error::{ConfigError, KickError};
 use crate::kicker::{self, HttpRequest, Kicker, Settings};
 use crate::request::Target;
 use crate::response;
@@ -106,67 +108,73 @@ struct Handle(Kicker);
 
 impl UserData for Handle {
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
-        // decide(ip, authorization, body) →
-        //   true, room, nickname|nil, jid|nil, reason|nil
-        //   false, status, body, message, retry_after|nil
-        methods.add_method_mut(
-            "decide",
-            |lua,
-             Handle(kicker),
-             (ip, authorization, body): (
-                Option<BorrowedBytes>,
-                Option<BorrowedBytes>,
-                BorrowedBytes,
-            )| {
-                let request = HttpRequest {
-                    ip: ip.as_deref().unwrap_or_default(),
-                    authorization: authorization.as_deref(),
-                    body: &body,
-                };
-                let text = |s: &str| lua.create_string(s).map(Value::String);
-                match kicker.decide(&request, Instant::now()) {
-                    Ok(kick) => {
-                        let (nickname, jid) = match &kick.target {
-                            Target::Nickname(n) => (text(n)?, Value::Nil),
-                            Target::Jid(j) => (Value::Nil, text(j)?),
-                        };
-                        let reason = kick.reason.as_deref().map(text).transpose()?;
-                        Ok((
-                            true,
-                            text(&kick.room)?,
-                            nickname,
-                            jid,
-                            reason.unwrap_or(Value::Nil),
-                        ))
-                    }
-                    Err(err) => {
-                        let retry_after = match err {
-                            crate::KickError::TooManyFailures { retry_after } => {
-                                Value::Integer(retry_after as _)
-                            }
-                            _ => Value::Nil,
-                        };
-                        Ok((
-                            false,
-                            Value::Integer(err.status().into()),
-                            text(&kicker.body_for(&err))?,
-                            text(&err.to_string())?,
-                            retry_after,
-                        ))
-                    }
-                }
-            },
-        );
-        // kicked_body(room, { nickname, ... }) → the 200 body.
-        methods.add_method(
-            "kicked_body",
-            |_, _, (room, nicknames): (BorrowedStr, Vec<LuaString>)| {
-                let nicknames = nicknames
-                    .iter()
-                    .map(LuaString::to_str)
-                    .collect::<mlua::Result<Vec<_>>>()?;
-                Ok(response::kicked_body(&room, &nicknames))
-            },
-        );
+        methods.add_method_mut("decide", decide);
+        methods.add_method("kicked_body", kicked_body);
     }
+}
+
+/// `(ip, authorization, body)`: the request parts, borrowed from Lua's strings.
+type RequestParts = (Option<BorrowedBytes>, Option<BorrowedBytes>, BorrowedBytes);
+
+/// `true, room, nickname|nil, jid|nil, reason|nil` or
+/// `false, status, body, message, retry_after|nil`.
+type Decision = (bool, Value, Value, Value, Value);
+
+/// `kicker:decide(ip, authorization, body)`: the one call every POST makes.
+fn decide(
+    lua: &Lua,
+    Handle(kicker): &mut Handle,
+    (ip, authorization, body): RequestParts,
+) -> mlua::Result<Decision> {
+    let request = HttpRequest {
+        ip: ip.as_deref().unwrap_or_default(),
+        authorization: authorization.as_deref(),
+        body: &body,
+    };
+    match kicker.decide(&request, Instant::now()) {
+        Ok(kick) => {
+            let (nickname, jid) = match &kick.target {
+                Target::Nickname(nickname) => (Some(nickname.as_ref()), None),
+                Target::Jid(jid) => (None, Some(jid.as_ref())),
+            };
+            Ok((
+                true,
+                text(lua, Some(&kick.room))?,
+                text(lua, nickname)?,
+                text(lua, jid)?,
+                text(lua, kick.reason.as_deref())?,
+            ))
+        }
+        Err(err) => {
+            let retry_after = match err {
+                KickError::TooManyFailures { retry_after } => retry_after.into_lua(lua)?,
+                _ => Value::Nil,
+            };
+            Ok((
+                false,
+                err.status().into_lua(lua)?,
+                text(lua, Some(&kicker.body_for(&err)))?,
+                text(lua, Some(&err.to_string()))?,
+                retry_after,
+            ))
+        }
+    }
+}
+
+/// `kicker:kicked_body(room, { nickname, ... })`: the 200 body.
+fn kicked_body(
+    _: &Lua,
+    _: &Handle,
+    (room, nicknames): (BorrowedStr, Vec<LuaString>),
+) -> mlua::Result<String> {
+    let nicknames = nicknames
+        .iter()
+        .map(LuaString::to_str)
+        .collect::<mlua::Result<Vec<_>>>()?;
+    Ok(response::kicked_body(&room, &nicknames))
+}
+
+/// A Lua string, or nil.
+fn text(lua: &Lua, value: Option<&str>) -> mlua::Result<Value> {
+    value.map_or(Ok(Value::Nil), |s| lua.create_string(s).map(Value::String))
 }
