@@ -14,7 +14,7 @@ fi
 if [ "$(id -u)" = 0 ]; then
 	echo "Installing:$missing"
 	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
 else
 	echo "Missing Debian packages. Install them with:" >&2
 	echo "  sudo apt-get install -y$missing" >&2
