@@ -90,6 +90,8 @@ FIELDS = [
     ("nickname with U+FFFF", {"muc": "%ROOM%", "nickname": "Bob\uffff"}),
     ("nickname over 1023 bytes", {"muc": "%ROOM%", "nickname": "B" * 1024}),
     ("nickname over 1023 bytes in 512 two-byte chars", {"muc": "%ROOM%", "nickname": "é" * 512}),
+    # 120 bytes as sent; NFKC turns each U+FDFA into 18 characters (33 bytes): 1320 once prepared
+    ("nickname over 1023 bytes once prepared", {"muc": "%ROOM%", "nickname": "\ufdfa" * 40}),
     ("jid empty", {"muc": "%ROOM%", "jid": ""}),
     ("jid with space in node", {"muc": "%ROOM%", "jid": "bo b@localhost"}),
     ("jid with < in node", {"muc": "%ROOM%", "jid": "bo<b@localhost"}),
