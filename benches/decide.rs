@@ -10,6 +10,7 @@ const SECRET: &[u8] = b"Bearer 6f1c2a9e8d7b4c3a";
 
 fn measure(name: &str, kicker: &mut Kicker, authorization: &[u8], body: &[u8]) {
     let request = HttpRequest {
+        method: b"POST",
         ip: b"192.0.2.1",
         authorization: Some(authorization),
         body,

@@ -124,11 +124,11 @@ local function kick_as_asked(request, muc, nickname, real_jid, reason)
 	return respond(200, kicker:kicked_body(room_jid, kicked));
 end
 
--- Handlers
+-- The handler, for every routed method: the library answers all but a valid POST.
 
-local function handle_post(event)
+local function handle(event)
 	local request = event.request;
-	local ok, a, b, c, d = kicker:decide(request.ip, request.headers.authorization, request.body or "");
+	local ok, a, b, c, d = kicker:decide(request.method, request.ip, request.headers.authorization, request.body or "");
 	if not ok then
 		return refuse(request, a, b, c, d);
 	end
@@ -140,22 +140,18 @@ local function handle_post(event)
 	return respond(500, fixed.internal_error.body);
 end
 
-local function method_not_allowed(event)
-	return refuse_with(event.request, fixed.method_not_allowed);
-end
-
 local route = {
-	POST = handle_post;
-	GET = method_not_allowed; -- HEAD too: Prosody serves HEAD with the GET handler
-	PUT = method_not_allowed;
-	DELETE = method_not_allowed;
-	PATCH = method_not_allowed;
-	TRACE = method_not_allowed;
+	POST = handle;
+	GET = handle; -- HEAD too: Prosody serves HEAD with the GET handler
+	PUT = handle;
+	DELETE = handle;
+	PATCH = handle;
+	TRACE = handle;
 };
 -- Prosody 0.12's mod_http breaks module:reload when OPTIONS is routed with CORS disabled.
 -- Unnumbered versions are development builds, newer than 0.12.
 if (tonumber(tostring(prosody.version):match("^(%d+)%.")) or 13) >= 13 then
-	route.OPTIONS = method_not_allowed;
+	route.OPTIONS = handle;
 end
 
 module:provides("http", {

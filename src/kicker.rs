@@ -30,6 +30,8 @@ pub struct Settings<'a, V> {
 /// The parts of an HTTP request the decision needs. Nothing is copied.
 #[derive(Debug, Clone, Copy)]
 pub struct HttpRequest<'a> {
+    /// The HTTP method, e.g. `POST`.
+    pub method: &'a [u8],
     /// The caller's IP as Prosody reports it.
     pub ip: &'a [u8],
     /// The `Authorization` header, if present.
@@ -40,10 +42,9 @@ pub struct HttpRequest<'a> {
 
 /// Refusals decided on the Prosody side (room and occupant lookups, preparation, the kick),
 /// named for the Lua glue. Their bodies never change, so they are built once.
-pub fn prosody_side_refusals() -> [(&'static str, KickError); 8] {
+pub fn prosody_side_refusals() -> [(&'static str, KickError); 7] {
     let prep = "Prosody's JID preparation (RFC 7622) refused it";
     [
-        ("method_not_allowed", KickError::MethodNotAllowed),
         ("room_not_found", KickError::RoomNotFound),
         ("occupant_not_found", KickError::OccupantNotFound),
         ("forbidden", KickError::Forbidden),
@@ -77,6 +78,7 @@ pub struct Kicker {
     authorizer: Authorizer,
     lockout: Lockout,
     max_body_size: usize,
+    method_not_allowed_body: String,
     unauthorized_body: String,
     too_many_failures_body: String,
     body_too_large_body: String,
@@ -106,6 +108,7 @@ impl Kicker {
                 lockout::DEFAULT_CAPACITY,
             ),
             max_body_size,
+            method_not_allowed_body: response::error_body(&KickError::MethodNotAllowed),
             unauthorized_body: response::error_body(&KickError::Unauthorized),
             too_many_failures_body: response::error_body(&KickError::TooManyFailures {
                 retry_after: 0,
@@ -114,13 +117,16 @@ impl Kicker {
         })
     }
 
-    /// Runs SPEC.md's checks in order: lockout (429) → Authorization (401) → body size (413) →
-    /// body and fields (400). The method (405) is decided by routing, before this.
+    /// Runs SPEC.md's checks in order: method (405) → lockout (429) → Authorization (401) →
+    /// body size (413) → body and fields (400).
     pub fn decide<'a>(
         &mut self,
         request: &HttpRequest<'a>,
         now: Instant,
     ) -> Result<KickRequest<'a>, KickError> {
+        if request.method != b"POST" {
+            return Err(KickError::MethodNotAllowed);
+        }
         self.lockout
             .check(request.ip, now)
             .map_err(|retry_after| KickError::TooManyFailures { retry_after })?;
@@ -139,6 +145,7 @@ impl Kicker {
     /// The JSON body for `err`; the fixed ones are built once, at load.
     pub fn body_for(&self, err: &KickError) -> Cow<'_, str> {
         match err {
+            KickError::MethodNotAllowed => Cow::Borrowed(&self.method_not_allowed_body),
             KickError::Unauthorized => Cow::Borrowed(&self.unauthorized_body),
             KickError::TooManyFailures { .. } => Cow::Borrowed(&self.too_many_failures_body),
             KickError::BodyTooLarge { .. } => Cow::Borrowed(&self.body_too_large_body),

@@ -113,20 +113,26 @@ impl UserData for Handle {
     }
 }
 
-/// `(ip, authorization, body)`: the request parts, borrowed from Lua's strings.
-type RequestParts = (Option<BorrowedBytes>, Option<BorrowedBytes>, BorrowedBytes);
+/// `(method, ip, authorization, body)`: the request parts, borrowed from Lua's strings.
+type RequestParts = (
+    BorrowedBytes,
+    Option<BorrowedBytes>,
+    Option<BorrowedBytes>,
+    BorrowedBytes,
+);
 
 /// `true, room, nickname|nil, jid|nil, reason|nil` or
 /// `false, status, body, message, retry_after|nil`.
 type Decision = (bool, Value, Value, Value, Value);
 
-/// `kicker:decide(ip, authorization, body)`: the one call every POST makes.
+/// `kicker:decide(method, ip, authorization, body)`: the one call every request makes.
 fn decide(
     lua: &Lua,
     Handle(kicker): &mut Handle,
-    (ip, authorization, body): RequestParts,
+    (method, ip, authorization, body): RequestParts,
 ) -> mlua::Result<Decision> {
     let request = HttpRequest {
+        method: &method,
         ip: ip.as_deref().unwrap_or_default(),
         authorization: authorization.as_deref(),
         body: &body,

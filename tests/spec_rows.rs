@@ -22,6 +22,7 @@ fn kicker_with(max_body_size: Option<f64>, max_auth_failures: Option<f64>) -> Ki
 fn decide<'a>(kicker: &mut Kicker, body: &'a [u8]) -> Result<KickRequest<'a>, KickError> {
     kicker.decide(
         &HttpRequest {
+            method: b"POST",
             ip: IP,
             authorization: Some(SECRET.as_bytes()),
             body,
@@ -288,6 +289,7 @@ fn authorization_missing_or_not_exact_is_401() {
         let err = kicker
             .decide(
                 &HttpRequest {
+                    method: b"POST",
                     ip: IP,
                     authorization: auth,
                     body: b"{}",
@@ -299,6 +301,7 @@ fn authorization_missing_or_not_exact_is_401() {
     }
     let ok = kicker.decide(
         &HttpRequest {
+            method: b"POST",
             ip: IP,
             authorization: Some(b"Bearer old"),
             body: br#"{"muc":"r@m","nickname":"B"}"#,
@@ -314,6 +317,7 @@ fn checks_run_in_spec_order() {
     let big_bad = b"x".repeat(11);
     let now = Instant::now();
     let request = |auth: Option<&'static [u8]>, body| HttpRequest {
+        method: b"POST",
         ip: IP,
         authorization: auth,
         body,
@@ -362,11 +366,13 @@ fn failures_past_the_limit_give_429_even_with_the_right_secret() {
     let mut kicker = kicker_with(None, Some(3.0));
     let start = Instant::now();
     let wrong = HttpRequest {
+        method: b"POST",
         ip: IP,
         authorization: Some(b"Bearer nope"),
         body: b"",
     };
     let right = HttpRequest {
+        method: b"POST",
         ip: IP,
         authorization: Some(SECRET.as_bytes()),
         body: br#"{"muc":"r@m","nickname":"B"}"#,
@@ -381,6 +387,7 @@ fn failures_past_the_limit_give_429_even_with_the_right_secret() {
     assert_eq!(err, KickError::TooManyFailures { retry_after: 40 });
     assert_eq!(err.condition(), "too-many-requests");
     let other_ip = HttpRequest {
+        method: b"POST",
         ip: b"198.51.100.9",
         ..right
     };
@@ -397,11 +404,13 @@ fn a_success_does_not_reset_the_failure_count() {
     let mut kicker = kicker_with(None, Some(2.0));
     let now = Instant::now();
     let wrong = HttpRequest {
+        method: b"POST",
         ip: IP,
         authorization: None,
         body: b"",
     };
     let right = HttpRequest {
+        method: b"POST",
         ip: IP,
         authorization: Some(SECRET.as_bytes()),
         body: br#"{"muc":"r@m","nickname":"B"}"#,
@@ -416,6 +425,7 @@ fn a_success_does_not_reset_the_failure_count() {
 fn zero_max_auth_failures_turns_the_lockout_off() {
     let mut kicker = kicker_with(None, Some(0.0));
     let wrong = HttpRequest {
+        method: b"POST",
         ip: IP,
         authorization: None,
         body: b"",
@@ -501,4 +511,40 @@ fn options_are_checked_at_load() {
         assert!(err.contains("http_muc_kick_max_auth_failures"), "{err}");
     }
     assert!(make(&["a"], Some(0.0), Some(0.0)).is_ok());
+}
+
+#[test]
+fn any_method_but_post_is_405_first_whatever_the_authorization() {
+    let mut kicker = kicker_with(None, Some(1.0));
+    let now = Instant::now();
+    for method in [
+        &b"GET"[..],
+        b"HEAD",
+        b"PUT",
+        b"DELETE",
+        b"PATCH",
+        b"TRACE",
+        b"OPTIONS",
+        b"post",
+        b"",
+    ] {
+        for authorization in [None, Some(SECRET.as_bytes()), Some(&b"Bearer nope"[..])] {
+            let request = HttpRequest {
+                method,
+                ip: IP,
+                authorization,
+                body: b"not even json",
+            };
+            let err = kicker.decide(&request, now).unwrap_err();
+            assert_eq!((err.status(), err.condition()), (405, "method-not-allowed"));
+        }
+    }
+    // ...and 405s never counted as failed authorizations: the first POST is judged on its own.
+    let post = HttpRequest {
+        method: b"POST",
+        ip: IP,
+        authorization: Some(SECRET.as_bytes()),
+        body: br#"{"muc":"r@m","nickname":"B"}"#,
+    };
+    assert!(kicker.decide(&post, now).is_ok());
 }

@@ -22,6 +22,7 @@ fuzz_target!(|data: &[u8]| {
     };
     for authorization in [authorization, Some(&b"Bearer fuzz"[..])] {
         let request = HttpRequest {
+            method: b"POST",
             ip: b"192.0.2.1",
             authorization,
             body,
