@@ -7,8 +7,9 @@ FEATURE := $(if $(filter luajit,$(LUA)),luajit,lua$(subst .,,$(LUA)))
 CARGO_FEATURES := --no-default-features --features $(FEATURE)
 LIB := target/release/libhttp_muc_kick_core.so
 STAGE := target/plugins
+PROSODY13 := $(CURDIR)/target/prosody13
 
-.PHONY: all build install stage test test-rust test-lua test-e2e lint demo bench fuzz deps clean
+.PHONY: all build install stage test test-rust test-lua test-e2e test-e2e-13 lint demo bench fuzz deps clean
 
 all: build
 
@@ -30,7 +31,7 @@ install: build
 stage:
 	@$(MAKE) --no-print-directory install PLUGIN_DIR=$(STAGE)
 
-test: deps lint test-rust test-lua test-e2e
+test: deps lint test-rust test-lua test-e2e test-e2e-13
 
 test-rust:
 	cargo test --no-default-features
@@ -40,6 +41,11 @@ test-lua: deps build
 
 test-e2e: deps stage
 	$(PYTHON) -m pytest -q spec/e2e
+
+# The same suite against Prosody 13.0.1, unpacked beside Debian's 0.12 (scripts/prosody13.sh).
+test-e2e-13: deps stage
+	@scripts/prosody13.sh $(PROSODY13)
+	PROSODY=$(PROSODY13)/usr/bin/prosody PROSODYCTL=$(PROSODY13)/usr/bin/prosodyctl $(PYTHON) -m pytest -q spec/e2e
 
 lint: deps
 	cargo fmt --check

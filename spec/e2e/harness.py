@@ -20,6 +20,9 @@ import xml.etree.ElementTree as ET
 import slixmpp
 
 MUC_USER = "http://jabber.org/protocol/muc#user"
+# Which Prosody to run: Debian's by default; PROSODY/PROSODYCTL select another build.
+PROSODY = os.environ.get("PROSODY", "prosody")
+PROSODYCTL = os.environ.get("PROSODYCTL", "prosodyctl")
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -103,7 +106,7 @@ class Prosody:
         for user, password in users:
             self.prosodyctl("register", user, "localhost", password)
         self.proc = subprocess.Popen(
-            ["setpriv", "--pdeathsig", "TERM", "prosody", "--config", self.config, "-F"],
+            ["setpriv", "--pdeathsig", "TERM", PROSODY, "--config", self.config, "-F"],
             stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
         try:
             wait_for_port(self.c2s_port, self.proc)
@@ -113,7 +116,7 @@ class Prosody:
             raise
 
     def prosodyctl(self, *args):
-        return subprocess.run(["prosodyctl", "--config", self.config, *args],
+        return subprocess.run([PROSODYCTL, "--config", self.config, *args],
                               check=True, capture_output=True, text=True, timeout=60).stdout
 
     def shell(self, command):
