@@ -8,6 +8,17 @@ use http_muc_kick_core::{HttpRequest, KickError, KickRequest, Kicker, Settings, 
 
 const SECRET: &str = "Bearer s3cret";
 const IP: &[u8] = b"192.0.2.1";
+const VALID: &[u8] = br#"{"muc":"r@m","nickname":"B"}"#;
+
+/// A POST from `IP`.
+fn post<'a>(authorization: Option<&'a [u8]>, body: &'a [u8]) -> HttpRequest<'a> {
+    HttpRequest {
+        method: b"POST",
+        ip: IP,
+        authorization,
+        body,
+    }
+}
 
 fn kicker_with(max_body_size: Option<f64>, max_auth_failures: Option<f64>) -> Kicker {
     Kicker::new(&Settings {
@@ -20,15 +31,7 @@ fn kicker_with(max_body_size: Option<f64>, max_auth_failures: Option<f64>) -> Ki
 }
 
 fn decide<'a>(kicker: &mut Kicker, body: &'a [u8]) -> Result<KickRequest<'a>, KickError> {
-    kicker.decide(
-        &HttpRequest {
-            method: b"POST",
-            ip: IP,
-            authorization: Some(SECRET.as_bytes()),
-            body,
-        },
-        Instant::now(),
-    )
+    kicker.decide(&post(Some(SECRET.as_bytes()), body), Instant::now())
 }
 
 fn status_of(body: &str) -> u16 {
@@ -287,27 +290,11 @@ fn authorization_missing_or_not_exact_is_401() {
         Some(b"Bearer s3cret, Bearer old"),
     ] {
         let err = kicker
-            .decide(
-                &HttpRequest {
-                    method: b"POST",
-                    ip: IP,
-                    authorization: auth,
-                    body: b"{}",
-                },
-                Instant::now(),
-            )
+            .decide(&post(auth, b"{}"), Instant::now())
             .unwrap_err();
         assert_eq!((err.status(), err.condition()), (401, "not-authorized"));
     }
-    let ok = kicker.decide(
-        &HttpRequest {
-            method: b"POST",
-            ip: IP,
-            authorization: Some(b"Bearer old"),
-            body: br#"{"muc":"r@m","nickname":"B"}"#,
-        },
-        Instant::now(),
-    );
+    let ok = kicker.decide(&post(Some(b"Bearer old"), VALID), Instant::now());
     assert!(ok.is_ok());
 }
 
@@ -316,30 +303,24 @@ fn checks_run_in_spec_order() {
     let mut kicker = kicker_with(Some(10.0), Some(1.0));
     let big_bad = b"x".repeat(11);
     let now = Instant::now();
-    let request = |auth: Option<&'static [u8]>, body| HttpRequest {
-        method: b"POST",
-        ip: IP,
-        authorization: auth,
-        body,
-    };
     // 413 before 400, 401 before 413, 429 before 401.
     assert_eq!(
         kicker
-            .decide(&request(Some(SECRET.as_bytes()), &big_bad), now)
+            .decide(&post(Some(SECRET.as_bytes()), &big_bad), now)
             .unwrap_err()
             .status(),
         413
     );
     assert_eq!(
         kicker
-            .decide(&request(None, &big_bad), now)
+            .decide(&post(None, &big_bad), now)
             .unwrap_err()
             .status(),
         401
     );
     assert_eq!(
         kicker
-            .decide(&request(Some(SECRET.as_bytes()), &big_bad), now)
+            .decide(&post(Some(SECRET.as_bytes()), &big_bad), now)
             .unwrap_err()
             .status(),
         429
@@ -365,18 +346,8 @@ fn body_of_exactly_the_limit_is_read_one_more_is_413() {
 fn failures_past_the_limit_give_429_even_with_the_right_secret() {
     let mut kicker = kicker_with(None, Some(3.0));
     let start = Instant::now();
-    let wrong = HttpRequest {
-        method: b"POST",
-        ip: IP,
-        authorization: Some(b"Bearer nope"),
-        body: b"",
-    };
-    let right = HttpRequest {
-        method: b"POST",
-        ip: IP,
-        authorization: Some(SECRET.as_bytes()),
-        body: br#"{"muc":"r@m","nickname":"B"}"#,
-    };
+    let wrong = post(Some(b"Bearer nope"), b"");
+    let right = post(Some(SECRET.as_bytes()), VALID);
     for _ in 0..3 {
         assert_eq!(kicker.decide(&wrong, start).unwrap_err().status(), 401);
     }
@@ -387,7 +358,6 @@ fn failures_past_the_limit_give_429_even_with_the_right_secret() {
     assert_eq!(err, KickError::TooManyFailures { retry_after: 40 });
     assert_eq!(err.condition(), "too-many-requests");
     let other_ip = HttpRequest {
-        method: b"POST",
         ip: b"198.51.100.9",
         ..right
     };
@@ -403,18 +373,8 @@ fn failures_past_the_limit_give_429_even_with_the_right_secret() {
 fn a_success_does_not_reset_the_failure_count() {
     let mut kicker = kicker_with(None, Some(2.0));
     let now = Instant::now();
-    let wrong = HttpRequest {
-        method: b"POST",
-        ip: IP,
-        authorization: None,
-        body: b"",
-    };
-    let right = HttpRequest {
-        method: b"POST",
-        ip: IP,
-        authorization: Some(SECRET.as_bytes()),
-        body: br#"{"muc":"r@m","nickname":"B"}"#,
-    };
+    let wrong = post(None, b"");
+    let right = post(Some(SECRET.as_bytes()), VALID);
     assert!(kicker.decide(&wrong, now).is_err());
     assert!(kicker.decide(&right, now).is_ok());
     assert!(kicker.decide(&wrong, now).is_err());
@@ -424,12 +384,7 @@ fn a_success_does_not_reset_the_failure_count() {
 #[test]
 fn zero_max_auth_failures_turns_the_lockout_off() {
     let mut kicker = kicker_with(None, Some(0.0));
-    let wrong = HttpRequest {
-        method: b"POST",
-        ip: IP,
-        authorization: None,
-        body: b"",
-    };
+    let wrong = post(None, b"");
     for _ in 0..100 {
         assert_eq!(
             kicker.decide(&wrong, Instant::now()).unwrap_err().status(),
@@ -531,20 +486,16 @@ fn any_method_but_post_is_405_first_whatever_the_authorization() {
         for authorization in [None, Some(SECRET.as_bytes()), Some(&b"Bearer nope"[..])] {
             let request = HttpRequest {
                 method,
-                ip: IP,
-                authorization,
-                body: b"not even json",
+                ..post(authorization, b"not even json")
             };
             let err = kicker.decide(&request, now).unwrap_err();
             assert_eq!((err.status(), err.condition()), (405, "method-not-allowed"));
         }
     }
     // ...and 405s never counted as failed authorizations: the first POST is judged on its own.
-    let post = HttpRequest {
-        method: b"POST",
-        ip: IP,
-        authorization: Some(SECRET.as_bytes()),
-        body: br#"{"muc":"r@m","nickname":"B"}"#,
-    };
-    assert!(kicker.decide(&post, now).is_ok());
+    assert!(
+        kicker
+            .decide(&post(Some(SECRET.as_bytes()), VALID), now)
+            .is_ok()
+    );
 }
