@@ -108,12 +108,13 @@ local function kick_as_asked(request, muc, nickname, real_jid, reason)
 	local kicked = {};
 	for _, occupant in ipairs(find_occupants(room, occupant_jid, real_jid)) do
 		local done, _, condition = room:set_role(true, occupant.nick, "none", reason);
+		local nick = jid.resource(occupant.nick);
 		if done then
-			kicked[#kicked + 1] = jid.resource(occupant.nick);
+			kicked[#kicked + 1] = nick;
 			module:log("info", "Kicked %s (%s) from %s, reason %s, on request from %s",
-				jid.resource(occupant.nick), occupant.bare_jid, room_jid, quoted(reason), request.ip);
+				nick, occupant.bare_jid, room_jid, quoted(reason), request.ip);
 		elseif condition ~= "item-not-found" then
-			return refuse(request, fixed.forbidden.status, fixed.forbidden.body, condition);
+			return refuse_with(request, fixed.forbidden, ("%s (%s in %s)"):format(condition, nick, room_jid));
 		end
 	end
 	if not kicked[1] then

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Installs the Debian packages the build, tests and demo need (as root), or prints the command.
+# Installs the Debian packages the tests, lint and demo need (as root), or prints the command.
+# Building and installing the module need only cargo.
 set -eu
 packages="prosody lua5.4 lua-busted lua-check python3-slixmpp python3-pytest curl $*"
 missing=""
