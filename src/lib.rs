@@ -11,6 +11,7 @@ pub mod error;
 pub mod jid;
 pub mod kicker;
 pub mod lockout;
+pub mod prep;
 pub mod request;
 pub mod response;
 

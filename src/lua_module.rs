@@ -16,6 +16,7 @@ use crate::response;
 fn http_muc_kick_core(lua: &Lua) -> mlua::Result<Table> {
     let exports = lua.create_table()?;
     exports.set("new", lua.create_function(new)?)?;
+    exports.set("prep", lua.create_function(prep)?)?;
     Ok(exports)
 }
 
@@ -183,4 +184,13 @@ fn kicked_body(
 /// A Lua string, or nil.
 fn text(lua: &Lua, value: Option<&str>) -> mlua::Result<Value> {
     value.map_or(Ok(Value::Nil), |s| lua.create_string(s).map(Value::String))
+}
+
+/// `prep(jid)`: the fast path's prepared JID, or `false` where Prosody's own preparation must
+/// decide. For the differential test against `util.jid.prep`.
+fn prep(lua: &Lua, jid: BorrowedStr) -> mlua::Result<Value> {
+    match crate::prep::jid(&jid) {
+        Some(prepared) => text(lua, Some(&prepared)),
+        None => Ok(Value::Boolean(false)),
+    }
 }
