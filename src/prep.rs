@@ -2,25 +2,217 @@
 //!
 //! Each function returns `Some(prepared)` only where the result is certain to be what Prosody's
 //! own preparation gives (on 0.12 and 13); `None` means "ask Prosody", never "invalid".
+//!
+//! Why printable ASCII is certain: Prosody's stringprep (ICU, RFC 3454 tables of Unicode 3.2)
+//! maps nothing in U+0020–U+007E to nothing, leaves it unchanged by NFKC, has no bidi property
+//! there, and case-folds only `A`–`Z` (table B.2, used by nodeprep and nameprep, not by
+//! resourceprep). Nodeprep alone prohibits some of these: the space and `"&'/:<>@`. Prosody
+//! refuses a part of 1024 bytes or more before preparing it. Control characters (allowed by
+//! nameprep) and everything else take Prosody's path. `spec/prep_spec.lua` checks all of this
+//! against Prosody's own `util.jid.prep`.
 
 use std::borrow::Cow;
 
+use crate::jid::{self, MAX_PART_BYTES};
+
 /// Nodeprep of a JID's local part, when certain.
-pub fn nodeprep(_node: &str) -> Option<Cow<'_, str>> {
-    None
+pub fn nodeprep(node: &str) -> Option<Cow<'_, str>> {
+    prepare(node, is_node_char, Case::Fold)
 }
 
 /// Nameprep of a JID's domain part (with Prosody's removal of one trailing dot), when certain.
-pub fn nameprep(_domain: &str) -> Option<Cow<'_, str>> {
-    None
+pub fn nameprep(domain: &str) -> Option<Cow<'_, str>> {
+    if domain == "." {
+        return None;
+    }
+    let domain = domain.strip_suffix('.').unwrap_or(domain);
+    prepare(domain, is_printable, Case::Fold)
 }
 
 /// Resourceprep of a resource or MUC nickname, when certain.
-pub fn resourceprep(_resource: &str) -> Option<Cow<'_, str>> {
-    None
+pub fn resourceprep(resource: &str) -> Option<Cow<'_, str>> {
+    prepare(resource, is_printable, Case::Keep)
 }
 
 /// `util.jid.prep` of a whole JID, when certain.
-pub fn jid(_jid: &str) -> Option<String> {
-    None
+pub fn jid(jid: &str) -> Option<String> {
+    let parts = jid::split(jid).ok()?;
+    let node = match parts.node {
+        Some(node) => Some(nodeprep(node)?),
+        None => None,
+    };
+    let domain = nameprep(parts.domain)?;
+    let resource = match parts.resource {
+        Some(resource) => Some(resourceprep(resource)?),
+        None => None,
+    };
+
+    let mut prepared = String::with_capacity(jid.len());
+    if let Some(node) = node {
+        prepared.push_str(&node);
+        prepared.push('@');
+    }
+    prepared.push_str(&domain);
+    if let Some(resource) = resource {
+        prepared.push('/');
+        prepared.push_str(&resource);
+    }
+    Some(prepared)
+}
+
+/// Whether a profile maps `A`–`Z` to lower case (RFC 3454 table B.2).
+#[derive(Clone, Copy)]
+enum Case {
+    Fold,
+    Keep,
+}
+
+/// `part` prepared, if it is non-empty, short enough and made only of `allowed` bytes.
+fn prepare(part: &str, allowed: fn(u8) -> bool, case: Case) -> Option<Cow<'_, str>> {
+    if part.is_empty() || part.len() > MAX_PART_BYTES || !part.bytes().all(allowed) {
+        return None;
+    }
+    match case {
+        Case::Fold if part.bytes().any(|b| b.is_ascii_uppercase()) => {
+            Some(Cow::Owned(part.to_ascii_lowercase()))
+        }
+        _ => Some(Cow::Borrowed(part)),
+    }
+}
+
+/// U+0020–U+007E: what nameprep and resourceprep keep (or only case-fold).
+fn is_printable(b: u8) -> bool {
+    b == b' ' || b.is_ascii_graphic()
+}
+
+/// Printable ASCII minus what nodeprep prohibits (RFC 3454 C.1.1, RFC 6122 appendix A.5).
+fn is_node_char(b: u8) -> bool {
+    b.is_ascii_graphic() && !matches!(b, b'"' | b'&' | b'\'' | b'/' | b':' | b'<' | b'>' | b'@')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn borrowed(prepared: Option<Cow<'_, str>>) -> bool {
+        matches!(prepared, Some(Cow::Borrowed(_)))
+    }
+
+    #[test]
+    fn typical_jids_take_the_fast_path() {
+        assert_eq!(
+            jid("room@muc.localhost").as_deref(),
+            Some("room@muc.localhost")
+        );
+        assert_eq!(
+            jid("bob@localhost/phone").as_deref(),
+            Some("bob@localhost/phone")
+        );
+        assert_eq!(jid("muc.localhost").as_deref(), Some("muc.localhost"));
+        assert_eq!(
+            jid("muc.localhost/Some Nick").as_deref(),
+            Some("muc.localhost/Some Nick")
+        );
+        for nick in [
+            "Bob",
+            "alice_2",
+            "Some Nick",
+            "a@b/c",
+            "'quoted' & <tagged>",
+        ] {
+            assert_eq!(resourceprep(nick).as_deref(), Some(nick));
+        }
+    }
+
+    #[test]
+    fn node_and_domain_fold_ascii_case_resource_keeps_it() {
+        assert_eq!(nodeprep("Room_1").as_deref(), Some("room_1"));
+        assert_eq!(nameprep("MUC.LocalHost").as_deref(), Some("muc.localhost"));
+        assert_eq!(resourceprep("Bob").as_deref(), Some("Bob"));
+        assert_eq!(
+            jid("Room@MUC.Example.ORG/Bob Smith").as_deref(),
+            Some("room@muc.example.org/Bob Smith")
+        );
+    }
+
+    #[test]
+    fn unchanged_parts_are_borrowed() {
+        assert!(borrowed(nodeprep("room")));
+        assert!(borrowed(nameprep("muc.localhost")));
+        assert!(borrowed(nameprep("muc.localhost.")));
+        assert!(borrowed(resourceprep("Bob")));
+        assert!(matches!(nodeprep("Room"), Some(Cow::Owned(_))));
+    }
+
+    #[test]
+    fn one_trailing_dot_of_the_domain_is_removed() {
+        assert_eq!(nameprep("localhost.").as_deref(), Some("localhost"));
+        assert_eq!(nameprep("localhost..").as_deref(), Some("localhost."));
+        assert_eq!(jid("a@localhost./r").as_deref(), Some("a@localhost/r"));
+        assert_eq!(nameprep("."), None);
+        assert_eq!(jid("a@./r"), None);
+    }
+
+    #[test]
+    fn what_nodeprep_prohibits_falls_back() {
+        for node in [
+            "a b", "a\"b", "a&b", "a'b", "a:b", "a<b", "a>b", "a@b", "a/b",
+        ] {
+            assert_eq!(nodeprep(node), None, "{node:?}");
+        }
+        assert_eq!(jid("a b@localhost"), None);
+    }
+
+    #[test]
+    fn control_characters_and_non_ascii_fall_back() {
+        for part in [
+            "a\0b",
+            "a\tb",
+            "a\nb",
+            "a\x7fb",
+            "é",
+            "caf\u{e9}",
+            "a\u{ad}b",
+            "\u{212a}",
+        ] {
+            assert_eq!(nodeprep(part), None, "{part:?}");
+            assert_eq!(nameprep(part), None, "{part:?}");
+            assert_eq!(resourceprep(part), None, "{part:?}");
+        }
+        assert_eq!(jid("room@muc.localhost/Zo\u{eb}"), None);
+    }
+
+    #[test]
+    fn parts_over_1023_bytes_fall_back() {
+        let longest = "a".repeat(1023);
+        let too_long = "a".repeat(1024);
+        assert!(borrowed(nodeprep(&longest)));
+        assert!(borrowed(resourceprep(&longest)));
+        assert!(borrowed(nameprep(&longest)));
+        assert_eq!(
+            nameprep(&format!("{longest}.")).as_deref(),
+            Some(longest.as_str())
+        );
+        assert_eq!(nodeprep(&too_long), None);
+        assert_eq!(nameprep(&too_long), None);
+        assert_eq!(resourceprep(&too_long), None);
+    }
+
+    #[test]
+    fn malformed_jids_fall_back() {
+        for j in [
+            "", "@", "/", "@a", "a@", "a/", "a@b/", "a@b@c", "a@/b", "/b",
+        ] {
+            assert_eq!(jid(j), None, "{j:?}");
+        }
+        assert_eq!(nodeprep(""), None);
+        assert_eq!(nameprep(""), None);
+        assert_eq!(resourceprep(""), None);
+    }
+
+    #[test]
+    fn the_resource_is_everything_after_the_first_slash() {
+        assert_eq!(jid("a/b@c").as_deref(), Some("a/b@c"));
+        assert_eq!(jid("A@B/c/D@e").as_deref(), Some("a@b/c/D@e"));
+    }
 }
