@@ -13,6 +13,7 @@ fn measure(name: &str, kicker: &mut Kicker, authorization: &[u8], body: &[u8]) {
         method: b"POST",
         ip: b"192.0.2.1",
         authorization: Some(authorization),
+        transfer_encoding: None,
         body,
     };
     let iterations = 200_000u32;

@@ -129,7 +129,8 @@ end
 
 local function handle(event)
 	local request = event.request;
-	local ok, a, b, c, d = kicker:decide(request.method, request.ip, request.headers.authorization, request.body or "");
+	local ok, a, b, c, d = kicker:decide(request.method, request.ip, request.headers.authorization,
+		request.headers.transfer_encoding, request.body or "");
 	if not ok then
 		return refuse(request, a, b, c, d);
 	end

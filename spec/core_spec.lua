@@ -53,18 +53,41 @@ describe("new()", function ()
 	end);
 end);
 
+describe("numeric options", function ()
+	local function body_of(size)
+		local body = '{"muc":"r@m","nickname":"B","x":"';
+		return body .. ("x"):rep(size - #body - 2) .. '"}';
+	end
+
+	it("take a whole-number float as that number", function ()
+		local kicker = assert(new_kicker({ max_body_size = 1024.0, max_auth_failures = 1e1 }));
+		assert.is_true((kicker:decide("POST", "192.0.2.9", SECRET, nil, body_of(1024))));
+		assert.equal(413, select(2, kicker:decide("POST", "192.0.2.9", SECRET, nil, body_of(1025))));
+		for _ = 1, 10 do
+			assert.equal(401, select(2, kicker:decide("POST", "192.0.2.9", "wrong", nil, "")));
+		end
+		assert.equal(429, select(2, kicker:decide("POST", "192.0.2.9", SECRET, nil, body_of(100))));
+	end);
+
+	it("take an integer as that number", function ()
+		local kicker = assert(new_kicker({ max_body_size = math.tointeger and math.tointeger(64) or 64 }));
+		assert.is_true((kicker:decide("POST", "192.0.2.9", SECRET, nil, body_of(64))));
+		assert.equal(413, select(2, kicker:decide("POST", "192.0.2.9", SECRET, nil, body_of(65))));
+	end);
+end);
+
 describe("kicker:decide()", function ()
 	it("returns the validated request as Lua strings, absent parts as nil", function ()
 		local kicker = new_kicker();
-		local ok, room, nick, real_jid, reason = kicker:decide("POST", "192.0.2.1", SECRET,
+		local ok, room, nick, real_jid, reason = kicker:decide("POST", "192.0.2.1", SECRET, nil,
 			'{"muc":"ROOM@muc.localhost","nickname":"B\\u00f6b","reason":"bye"}');
 		assert.same({ true, "ROOM@muc.localhost", "Böb", nil, "bye" }, { ok, room, nick, real_jid, reason });
-		ok, room, nick, real_jid, reason = kicker:decide("POST", "192.0.2.1", SECRET, '{"muc":"r@m","jid":"bob@localhost"}');
+		ok, room, nick, real_jid, reason = kicker:decide("POST", "192.0.2.1", SECRET, nil, '{"muc":"r@m","jid":"bob@localhost"}');
 		assert.same({ true, "r@m", nil, "bob@localhost", nil }, { ok, room, nick, real_jid, reason });
 	end);
 
 	it("returns status, body, message on refusal", function ()
-		local ok, status, body, message, retry_after = new_kicker():decide("POST", "192.0.2.1", SECRET, "[]");
+		local ok, status, body, message, retry_after = new_kicker():decide("POST", "192.0.2.1", SECRET, nil, "[]");
 		assert.same({ false, 400, nil }, { ok, status, retry_after });
 		assert.equal('{"error":"Body must be a JSON object, not an array","condition":"bad-request"}', body);
 		assert.equal("Body must be a JSON object, not an array", message);
@@ -73,35 +96,35 @@ describe("kicker:decide()", function ()
 	it("answers 405 for any method but POST, before looking at anything else", function ()
 		local kicker = new_kicker({ max_auth_failures = 1 });
 		for _, method in ipairs({ "GET", "HEAD", "PUT", "DELETE", "PATCH", "TRACE", "OPTIONS" }) do
-			local ok, status, body = kicker:decide(method, "192.0.2.1", "wrong", "");
+			local ok, status, body = kicker:decide(method, "192.0.2.1", "wrong", nil, "");
 			assert.same({ false, 405 }, { ok, status });
 			assert.equal('{"error":"Only POST is allowed on this endpoint","condition":"method-not-allowed"}', body);
 		end
-		assert.is_true((kicker:decide("POST", "192.0.2.1", SECRET, '{"muc":"r@m","nickname":"B"}')));
+		assert.is_true((kicker:decide("POST", "192.0.2.1", SECRET, nil, '{"muc":"r@m","nickname":"B"}')));
 	end);
 
 	it("treats a nil Authorization as missing (401)", function ()
-		local ok, status, body = new_kicker():decide("POST", "192.0.2.1", nil, "{}");
+		local ok, status, body = new_kicker():decide("POST", "192.0.2.1", nil, nil, "{}");
 		assert.same({ false, 401 }, { ok, status });
 		assert.equal('{"error":"Authorization failed","condition":"not-authorized"}', body);
 	end);
 
 	it("compares binary Authorization values byte for byte", function ()
 		local kicker = new_kicker({ authorization = "Bearer \255\254x" });
-		assert.equal(401, select(2, kicker:decide("POST", "ip", "Bearer \255", "{}")));
-		assert.equal(400, select(2, kicker:decide("POST", "ip", "Bearer \255\254x", "{}")));
+		assert.equal(401, select(2, kicker:decide("POST", "ip", "Bearer \255", nil, "{}")));
+		assert.equal(400, select(2, kicker:decide("POST", "ip", "Bearer \255\254x", nil, "{}")));
 	end);
 
 	it("refuses binary bodies (invalid UTF-8, NUL bytes) with 400", function ()
 		local kicker = new_kicker();
 		for _, body in ipairs({ "\0", '{"muc":"r@m","nickname":"\255"}', '{"muc":"r@m","nickname":"B"}\0' }) do
-			assert.equal(400, select(2, kicker:decide("POST", "ip", SECRET, body)));
+			assert.equal(400, select(2, kicker:decide("POST", "ip", SECRET, nil, body)));
 		end
 	end);
 
 	it("handles bodies far larger than the limit without reading them", function ()
 		local kicker = new_kicker({ max_body_size = 16384 });
-		local ok, status, body = kicker:decide("POST", "ip", SECRET, ("x"):rep(10 * 1024 * 1024));
+		local ok, status, body = kicker:decide("POST", "ip", SECRET, nil, ("x"):rep(10 * 1024 * 1024));
 		assert.same({ false, 413 }, { ok, status });
 		assert.equal('{"error":"Request body is larger than 16384 bytes","condition":"payload-too-large"}', body);
 	end);
@@ -109,25 +132,33 @@ describe("kicker:decide()", function ()
 	it("passes large strings through intact", function ()
 		local kicker = new_kicker({ max_body_size = 1000000 });
 		local reason = ("é"):rep(100000);
-		local ok, _, _, _, got = kicker:decide("POST", "ip", SECRET, '{"muc":"r@m","nickname":"B","reason":"' .. reason .. '"}');
+		local ok, _, _, _, got = kicker:decide("POST", "ip", SECRET, nil, '{"muc":"r@m","nickname":"B","reason":"' .. reason .. '"}');
 		assert.is_true(ok);
 		assert.equal(reason, got);
 	end);
 
 	it("returns 429 with Retry-After seconds once an IP used up its failures", function ()
 		local kicker = new_kicker({ max_auth_failures = 2 });
-		assert.equal(401, select(2, kicker:decide("POST", "198.51.100.7", "wrong", "")));
-		assert.equal(401, select(2, kicker:decide("POST", "198.51.100.7", "wrong", "")));
-		local ok, status, _, _, retry_after = kicker:decide("POST", "198.51.100.7", SECRET, '{"muc":"r@m","nickname":"B"}');
+		assert.equal(401, select(2, kicker:decide("POST", "198.51.100.7", "wrong", nil, "")));
+		assert.equal(401, select(2, kicker:decide("POST", "198.51.100.7", "wrong", nil, "")));
+		local ok, status, _, _, retry_after = kicker:decide("POST", "198.51.100.7", SECRET, nil, '{"muc":"r@m","nickname":"B"}');
 		assert.same({ false, 429 }, { ok, status });
 		assert.is_true(math.type(retry_after) == "integer" and retry_after >= 1 and retry_after <= 60);
-		assert.is_true((kicker:decide("POST", "198.51.100.8", SECRET, '{"muc":"r@m","nickname":"B"}')));
+		assert.is_true((kicker:decide("POST", "198.51.100.8", SECRET, nil, '{"muc":"r@m","nickname":"B"}')));
+	end);
+
+	it("answers 411 for a body sent with a transfer coding, after authorization", function ()
+		local kicker = new_kicker();
+		local ok, status, body = kicker:decide("POST", "192.0.2.1", SECRET, "chunked", "");
+		assert.same({ false, 411 }, { ok, status });
+		assert.matches('"condition":"length-required"', body, 1, true);
+		assert.equal(401, select(2, kicker:decide("POST", "192.0.2.1", "wrong", "chunked", "")));
 	end);
 
 	it("raises a Lua error (not a crash) for arguments of the wrong type", function ()
 		local kicker = new_kicker();
-		assert.has_error(function () kicker:decide("POST", "ip", SECRET, nil); end);
-		assert.has_error(function () kicker:decide("POST", "ip", SECRET, {}); end);
+		assert.has_error(function () kicker:decide("POST", "ip", SECRET, nil, nil); end);
+		assert.has_error(function () kicker:decide("POST", "ip", SECRET, nil, {}); end);
 		assert.has_error(function () kicker.decide(nil, "POST", "ip", SECRET, "{}"); end);
 	end);
 end);

@@ -36,9 +36,10 @@ impl Authorizer {
             if value.iter().any(|&b| matches!(b, b'\0' | b'\r' | b'\n')) {
                 return problem("holds a NUL, CR or LF, which no HTTP header can carry");
             }
-            if value.starts_with(b" ") || value.starts_with(b"\t") {
+            let white = |b: Option<&u8>| matches!(b, Some(b' ' | b'\t'));
+            if white(value.first()) || white(value.last()) {
                 return problem(
-                    "begins with white space, which HTTP strips from header values, so it could never match",
+                    "begins or ends with white space, which HTTP strips from header values, so it could never match",
                 );
             }
         }
@@ -146,6 +147,8 @@ mod tests {
             &["a\0"],
             &[" lead"],
             &["\tlead"],
+            &["trail "],
+            &["Bearer trail\t"],
         ] {
             assert!(
                 Authorizer::new(values, "h").is_err(),
@@ -156,7 +159,7 @@ mod tests {
 
     #[test]
     fn accepts_values_a_request_can_carry() {
-        for value in ["trail ", "Bearer\tx", "Bearer \u{1}x", "Bearer \u{e9}"] {
+        for value in ["Bearer\tx", "Bearer \u{1}x", "Bearer \u{e9}"] {
             let auth = authorizer(&[value]);
             assert!(auth.check(Some(value.as_bytes())), "{value:?}");
         }
@@ -169,6 +172,43 @@ mod tests {
             .to_string();
         assert!(err.contains("http_muc_kick_authorization_header"));
         assert!(!err.contains("hunter2"));
+    }
+
+    #[test]
+    fn the_same_value_configured_twice_still_matches() {
+        let auth = authorizer(&["Bearer same", "Bearer same"]);
+        assert!(auth.check(Some(b"Bearer same")));
+        let auth = authorizer(&["Bearer a", "Bearer b", "Bearer a"]);
+        assert!(auth.check(Some(b"Bearer a")));
+        assert!(auth.check(Some(b"Bearer b")));
+    }
+
+    #[test]
+    fn a_first_word_that_is_not_a_token_is_announced_as_bearer() {
+        for value in [
+            "a/b c",
+            "Bear\u{e9}r x",
+            "(x) y",
+            "a\"b c",
+            "a,b c",
+            "a=b c",
+        ] {
+            assert_eq!(
+                authorizer(&[value]).challenge(),
+                r#"Bearer realm="muc.localhost""#,
+                "{value:?}"
+            );
+        }
+        assert_eq!(
+            authorizer(&["!#$%&'*+-.^_`|~09azAZ x"]).challenge(),
+            r#"!#$%&'*+-.^_`|~09azAZ realm="muc.localhost""#
+        );
+    }
+
+    #[test]
+    fn the_realm_escapes_quotes_and_backslashes() {
+        let auth = Authorizer::new(&["Bearer x"], r#"a"b\c"#).unwrap();
+        assert_eq!(auth.challenge(), r#"Bearer realm="a\"b\\c""#);
     }
 
     #[test]

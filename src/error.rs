@@ -18,6 +18,9 @@ pub enum KickError {
     /// `Authorization` missing or not one of the configured values (401).
     #[error("Authorization failed")]
     Unauthorized,
+    /// The body was sent with a transfer coding, which Prosody does not decode (411).
+    #[error("Send the body with a Content-Length: chunked request bodies are not read")]
+    LengthRequired,
     /// The body is larger than `http_muc_kick_max_body_size` (413).
     #[error("Request body is larger than {limit} bytes")]
     BodyTooLarge {
@@ -100,6 +103,7 @@ impl KickError {
             Self::MethodNotAllowed => 405,
             Self::TooManyFailures { .. } => 429,
             Self::Unauthorized => 401,
+            Self::LengthRequired => 411,
             Self::BodyTooLarge { .. } => 413,
             Self::InvalidJson { .. }
             | Self::NotAnObject { .. }
@@ -124,6 +128,7 @@ impl KickError {
             403 => "forbidden",
             404 => "item-not-found",
             405 => "method-not-allowed",
+            411 => "length-required",
             413 => "payload-too-large",
             429 => "too-many-requests",
             _ => "internal-server-error",

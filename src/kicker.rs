@@ -36,6 +36,8 @@ pub struct HttpRequest<'a> {
     pub ip: &'a [u8],
     /// The `Authorization` header, if present.
     pub authorization: Option<&'a [u8]>,
+    /// The `Transfer-Encoding` header, if present.
+    pub transfer_encoding: Option<&'a [u8]>,
     /// The raw body.
     pub body: &'a [u8],
 }
@@ -82,6 +84,7 @@ pub struct Kicker {
     unauthorized_body: String,
     too_many_failures_body: String,
     body_too_large_body: String,
+    length_required_body: String,
 }
 
 impl Kicker {
@@ -114,11 +117,12 @@ impl Kicker {
                 retry_after: 0,
             }),
             body_too_large_body: response::error_body(&too_large),
+            length_required_body: response::error_body(&KickError::LengthRequired),
         })
     }
 
     /// Runs SPEC.md's checks in order: method (405) → lockout (429) → Authorization (401) →
-    /// body size (413) → body and fields (400).
+    /// transfer coding (411) → body size (413) → body and fields (400).
     pub fn decide<'a>(
         &mut self,
         request: &HttpRequest<'a>,
@@ -133,6 +137,11 @@ impl Kicker {
         if !self.authorizer.check(request.authorization) {
             self.lockout.record_failure(request.ip, now);
             return Err(KickError::Unauthorized);
+        }
+        // Any transfer coding on a request ends in chunked (RFC 9112 §6.1), and Prosody reads
+        // no such body: the module would see an empty one.
+        if request.transfer_encoding.is_some_and(|te| !te.is_empty()) {
+            return Err(KickError::LengthRequired);
         }
         if request.body.len() > self.max_body_size {
             return Err(KickError::BodyTooLarge {
@@ -149,6 +158,7 @@ impl Kicker {
             KickError::Unauthorized => Cow::Borrowed(&self.unauthorized_body),
             KickError::TooManyFailures { .. } => Cow::Borrowed(&self.too_many_failures_body),
             KickError::BodyTooLarge { .. } => Cow::Borrowed(&self.body_too_large_body),
+            KickError::LengthRequired => Cow::Borrowed(&self.length_required_body),
             _ => Cow::Owned(response::error_body(err)),
         }
     }

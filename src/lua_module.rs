@@ -114,9 +114,11 @@ impl UserData for Handle {
     }
 }
 
-/// `(method, ip, authorization, body)`: the request parts, borrowed from Lua's strings.
+/// `(method, ip, authorization, transfer_encoding, body)`: the request parts, borrowed from
+/// Lua's strings.
 type RequestParts = (
     BorrowedBytes,
+    Option<BorrowedBytes>,
     Option<BorrowedBytes>,
     Option<BorrowedBytes>,
     BorrowedBytes,
@@ -126,16 +128,17 @@ type RequestParts = (
 /// `false, status, body, message, retry_after|nil`.
 type Decision = (bool, Value, Value, Value, Value);
 
-/// `kicker:decide(method, ip, authorization, body)`: the one call every request makes.
+/// `kicker:decide(method, ip, authorization, transfer_encoding, body)`: the one call every request makes.
 fn decide(
     lua: &Lua,
     Handle(kicker): &mut Handle,
-    (method, ip, authorization, body): RequestParts,
+    (method, ip, authorization, transfer_encoding, body): RequestParts,
 ) -> mlua::Result<Decision> {
     let request = HttpRequest {
         method: &method,
         ip: ip.as_deref().unwrap_or_default(),
         authorization: authorization.as_deref(),
+        transfer_encoding: transfer_encoding.as_deref(),
         body: &body,
     };
     match kicker.decide(&request, Instant::now()) {

@@ -16,6 +16,7 @@ fn post<'a>(authorization: Option<&'a [u8]>, body: &'a [u8]) -> HttpRequest<'a> 
         method: b"POST",
         ip: IP,
         authorization,
+        transfer_encoding: None,
         body,
     }
 }
@@ -328,6 +329,35 @@ fn checks_run_in_spec_order() {
 }
 
 #[test]
+fn a_chunked_body_is_411_after_authorization_and_before_size() {
+    let mut kicker = kicker_with(Some(100.0), Some(1.0));
+    let now = Instant::now();
+    let big = b"x".repeat(101);
+    for coding in [&b"chunked"[..], b"gzip, chunked", b"Chunked"] {
+        let chunked = |authorization, body| HttpRequest {
+            transfer_encoding: Some(coding),
+            ..post(authorization, body)
+        };
+        for body in [&b""[..], VALID, &big] {
+            let err = kicker
+                .decide(&chunked(Some(SECRET.as_bytes()), body), now)
+                .unwrap_err();
+            assert_eq!((err.status(), err.condition()), (411, "length-required"));
+        }
+    }
+    let empty_header = HttpRequest {
+        transfer_encoding: Some(b""),
+        ..post(Some(SECRET.as_bytes()), VALID)
+    };
+    assert!(kicker.decide(&empty_header, now).is_ok());
+    let unauthorized = HttpRequest {
+        transfer_encoding: Some(b"chunked"),
+        ..post(None, VALID)
+    };
+    assert_eq!(kicker.decide(&unauthorized, now).unwrap_err().status(), 401);
+}
+
+#[test]
 fn body_of_exactly_the_limit_is_read_one_more_is_413() {
     let body = br#"{"muc":"r@m","nickname":"Bob"}"#;
     let limit = body.len() as f64;
@@ -401,6 +431,7 @@ fn every_status_has_its_condition() {
         (KickError::RoomNotFound, 404, "item-not-found"),
         (KickError::OccupantNotFound, 404, "item-not-found"),
         (KickError::MethodNotAllowed, 405, "method-not-allowed"),
+        (KickError::LengthRequired, 411, "length-required"),
         (
             KickError::BodyTooLarge { limit: 1 },
             413,
@@ -434,6 +465,8 @@ fn bodies_are_spec_json_and_never_carry_the_secret() {
         KickError::Unauthorized,
         KickError::TooManyFailures { retry_after: 3 },
         KickError::BodyTooLarge { limit: 16384 },
+        KickError::LengthRequired,
+        KickError::MethodNotAllowed,
     ]);
     for err in errors {
         let body = kicker.body_for(&err);

@@ -25,6 +25,7 @@ fuzz_target!(|data: &[u8]| {
             method: b"POST",
             ip: b"192.0.2.1",
             authorization,
+            transfer_encoding: None,
             body,
         };
         match kicker.decide(&request, Instant::now()) {
