@@ -13,7 +13,7 @@
 
 use std::borrow::Cow;
 
-use crate::jid::{self, MAX_PART_BYTES};
+use crate::jid::MAX_PART_BYTES;
 
 /// Nodeprep of a JID's local part, when certain.
 pub fn nodeprep(node: &str) -> Option<Cow<'_, str>> {
@@ -22,9 +22,7 @@ pub fn nodeprep(node: &str) -> Option<Cow<'_, str>> {
 
 /// Nameprep of a JID's domain part (with Prosody's removal of one trailing dot), when certain.
 pub fn nameprep(domain: &str) -> Option<Cow<'_, str>> {
-    if domain == "." {
-        return None;
-    }
+    // "." alone is refused by Prosody; here it becomes empty, which falls back.
     let domain = domain.strip_suffix('.').unwrap_or(domain);
     prepare(domain, is_printable, Case::Fold)
 }
@@ -36,13 +34,25 @@ pub fn resourceprep(resource: &str) -> Option<Cow<'_, str>> {
 
 /// `util.jid.prep` of a whole JID, when certain.
 pub fn jid(jid: &str) -> Option<String> {
-    let parts = jid::split(jid).ok()?;
-    let node = match parts.node {
+    // util.jid.split: the resource is everything after the first `/`, the node what comes
+    // before an `@` ahead of it. Empty parts are left to the preparation functions to refuse.
+    let (bare, resource) = match jid.split_once('/') {
+        Some((bare, resource)) => (bare, Some(resource)),
+        None => (jid, None),
+    };
+    let (node, domain) = match bare.split_once('@') {
+        Some((node, domain)) => (Some(node), domain),
+        None => (None, bare),
+    };
+    if domain.contains('@') {
+        return None;
+    }
+    let node = match node {
         Some(node) => Some(nodeprep(node)?),
         None => None,
     };
-    let domain = nameprep(parts.domain)?;
-    let resource = match parts.resource {
+    let domain = nameprep(domain)?;
+    let resource = match resource {
         Some(resource) => Some(resourceprep(resource)?),
         None => None,
     };
@@ -142,6 +152,25 @@ mod tests {
         assert!(borrowed(nameprep("muc.localhost.")));
         assert!(borrowed(resourceprep("Bob")));
         assert!(matches!(nodeprep("Room"), Some(Cow::Owned(_))));
+    }
+
+    #[test]
+    fn every_ascii_byte_in_each_part() {
+        for byte in 0..=127u8 {
+            let part = format!("a{}b", char::from(byte));
+            let printable = (0x20..0x7f).contains(&byte);
+            let node_prohibited = b" \"&'/:<>@".contains(&byte);
+            assert_eq!(
+                nodeprep(&part).is_some(),
+                printable && !node_prohibited,
+                "{part:?}"
+            );
+            assert_eq!(nameprep(&part).is_some(), printable, "{part:?}");
+            assert_eq!(
+                resourceprep(&part).as_deref(),
+                printable.then_some(part.as_str())
+            );
+        }
     }
 
     #[test]
