@@ -1,15 +1,26 @@
 # mod_http_muc_kick — see README.md. `make demo` and `make test` install what is missing.
 
-LUA ?= 5.4
-PLUGIN_DIR ?=
-PYTHON ?= /usr/bin/python3
-FEATURE := $(if $(filter luajit,$(LUA)),luajit,lua$(subst .,,$(LUA)))
+# The Lua the installed Prosody runs (asked with `prosodyctl about`); LUA=5.1|5.2|5.3|5.4|luajit
+# (or an interpreter's path) overrides. One build per Lua, each in its own cargo target dir.
+override LUA := $(shell scripts/lua-version.sh $(LUA))
+ifeq ($(LUA),)
+$(error LUA must be one of 5.1 5.2 5.3 5.4 luajit)
+endif
+LUAS := 5.1 5.2 5.3 5.4 luajit
+LUA_NAME := lua$(LUA:lua%=%)
+FEATURE := $(subst .,,$(LUA_NAME))
 CARGO_FEATURES := --no-default-features --features $(FEATURE)
-LIB := target/release/libhttp_muc_kick_core.so
+LIB := target/$(LUA_NAME)/release/libhttp_muc_kick_core.so
+# Debian's prosody.cfg.lua lists this directory in plugin_paths.
+PLUGIN_DIR ?= /usr/local/lib/prosody/modules
+MODULE_DIR := $(DESTDIR)$(PLUGIN_DIR)/mod_http_muc_kick
+ROCKSPEC := mod_http_muc_kick-0.1.0-1.rockspec
+ROCK_DIR := target/rock/$(LUA_NAME)
+PYTHON ?= /usr/bin/python3
 STAGE := target/plugins
 PROSODY13 := $(CURDIR)/target/prosody13
 
-.PHONY: all build install stage test test-rust test-lua test-e2e test-e2e-13 lint demo bench fuzz deps clean
+.PHONY: all build builds install rock stage test test-rust test-lua test-e2e test-e2e-13 lint demo bench fuzz deps clean
 
 all: build
 
@@ -19,14 +30,30 @@ deps:
 
 build:
 	@command -v cargo >/dev/null || { echo "cargo not found: install Rust 1.85+ (https://rustup.rs)" >&2; exit 1; }
-	cargo build --release $(CARGO_FEATURES)
+	cargo build --release $(CARGO_FEATURES) --target-dir target/$(LUA_NAME)
 
-# SPEC.md's layout: PLUGIN_DIR/mod_http_muc_kick/{mod_http_muc_kick.lua, http_muc_kick_core.so}
+# Every Lua's build, for the busted specs under each interpreter and the e2e suite.
+builds:
+	@for lua in $(LUAS); do $(MAKE) --no-print-directory build LUA=$$lua || exit 1; done
+
+# SPEC.md's layout: PLUGIN_DIR/mod_http_muc_kick/{mod_http_muc_kick.lua, http_muc_kick_core-lua5.x.so}
 install: build
-	@test -n "$(PLUGIN_DIR)" || { echo "usage: make install PLUGIN_DIR=/path/to/plugins" >&2; exit 2; }
-	install -d "$(PLUGIN_DIR)/mod_http_muc_kick"
-	install -m 644 lua/mod_http_muc_kick.lua "$(PLUGIN_DIR)/mod_http_muc_kick/"
-	install -m 755 $(LIB) "$(PLUGIN_DIR)/mod_http_muc_kick/http_muc_kick_core.so"
+	install -d "$(MODULE_DIR)"
+	install -m 644 lua/mod_http_muc_kick.lua "$(MODULE_DIR)/"
+	install -m 755 $(LIB) "$(MODULE_DIR)/http_muc_kick_core-$(LUA_NAME).so"
+	rm -f "$(MODULE_DIR)/http_muc_kick_core.so"
+
+# A binary rock for `prosodyctl install ./FILE.rock`: the rockspec builds (cargo) and installs
+# into a scratch tree, then luarocks packs what it installed. Named for the platform: it holds
+# a compiled library (luarocks would say "all", as the library sits beside the Lua file).
+rock:
+	@test "$(LUA)" != luajit || { echo "make rock: luarocks builds for PUC Lua only; on LuaJIT use make install LUA=luajit" >&2; exit 2; }
+	@scripts/deps.sh luarocks liblua$(LUA)-dev
+	rm -rf $(ROCK_DIR)
+	luarocks --lua-version=$(LUA) --tree=$(ROCK_DIR)/tree make $(ROCKSPEC)
+	cd $(ROCK_DIR) && luarocks --lua-version=$(LUA) --tree=tree pack mod_http_muc_kick
+	cd $(ROCK_DIR) && for rock in *.all.rock; do mv "$$rock" "$${rock%.all.rock}.linux-$$(uname -m).rock"; done
+	@echo "Built $$(ls $(ROCK_DIR)/*.rock): install it with prosodyctl install ./FILE.rock"
 
 stage:
 	@$(MAKE) --no-print-directory install PLUGIN_DIR=$(STAGE)
@@ -36,14 +63,16 @@ test: deps lint test-rust test-lua test-e2e test-e2e-13
 test-rust:
 	cargo test --no-default-features
 
-test-lua: deps build
-	busted --lua=lua$(LUA) spec
+# The busted specs under every Lua, each with its own build (scripts/busted-helper.lua picks it).
+test-lua: deps builds
+	@for lua in $(LUAS); do echo "busted under lua$${lua#lua}"; \
+		busted --lua=lua$${lua#lua} --helper=scripts/busted-helper.lua spec || exit 1; done
 
-test-e2e: deps stage
+test-e2e: deps stage rock builds
 	$(PYTHON) -m pytest -q spec/e2e
 
 # The same suite against Prosody 13.0.1, unpacked beside Debian's 0.12 (scripts/prosody13.sh).
-test-e2e-13: deps stage
+test-e2e-13: deps stage rock builds
 	@scripts/prosody13.sh $(PROSODY13)
 	PROSODY=$(PROSODY13)/usr/bin/prosody PROSODYCTL=$(PROSODY13)/usr/bin/prosodyctl $(PYTHON) -m pytest -q spec/e2e
 
