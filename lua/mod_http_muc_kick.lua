@@ -1,12 +1,14 @@
 -- mod_http_muc_kick: kick an occupant out of a MUC room with one authenticated HTTP POST.
 --
--- The Rust library beside this file parses and checks the request, compares the
--- Authorization header and builds every response body. This file does what needs Prosody:
--- options, the route, stringprep, the room, the kick, logs and metrics.
+-- The Rust library beside this file parses and checks the request, prepares plain ASCII JIDs,
+-- compares the Authorization header and builds every response body. This file does what needs
+-- Prosody: options, the route, the rest of stringprep, the room, the kick, logs and metrics.
 
 local jid = require "util.jid";
+local resourceprep = require "util.encodings".stringprep.resourceprep;
 local xpcall = require "util.xpcall".xpcall; -- passes arguments on Lua 5.1 too
 local traceback = debug.traceback;
+local unpack = table.unpack or unpack; -- luacheck: ignore 113/unpack
 
 -- Options, checked once (by the library), before anything is served.
 if module:get_host_type() ~= "component" or module:get_option_string("component_module") ~= "muc" then
@@ -45,131 +47,145 @@ if not kicker then
 	error(fixed, 0); -- Prosody logs it: "Error initializing module 'http_muc_kick' on '<host>': ..."
 end
 
+local decide, kicked_body = kicker.decide, kicker.kicked_body;
 local get_room_from_jid = module:depends("muc").get_room_from_jid;
 module:depends("http");
 
 local requests_by_status = module:metric("counter", "requests", "",
 	"HTTP kick requests, by response status", { "status" });
+local requests = setmetatable({}, { __index = function (counters, status) -- one counter per status
+	local counter = requests_by_status:with_labels(tostring(status));
+	counters[status] = counter;
+	return counter;
+end });
 local kicked_occupants = module:metric("counter", "kicked_occupants", "",
 	"Occupants kicked through the HTTP API", {}):with_labels();
 
--- Responses
+-- Responses (Prosody copies the headers of a returned table, so these can be shared)
+
+local json = { content_type = "application/json" };
+local headers_for = {
+	[401] = { content_type = "application/json"; www_authenticate = fixed.www_authenticate };
+	[405] = { content_type = "application/json"; allow = "POST" };
+};
 
 local function respond(status, body, headers)
-	requests_by_status:with_labels(tostring(status)):add(1);
-	headers = headers or {};
-	headers.content_type = "application/json";
-	return { status_code = status, headers = headers, body = body };
+	requests[status]:add(1);
+	return { status_code = status; headers = headers or headers_for[status] or json; body = body };
 end
 
-local function refuse(request, status, body, message, retry_after)
-	local headers;
-	if status == 401 then
-		headers = { www_authenticate = fixed.www_authenticate };
-	elseif status == 429 then
-		headers = { retry_after = tostring(retry_after) };
-	elseif status == 405 then
-		headers = { allow = "POST" };
-	end
+-- detail, what was asked for, goes to the log only.
+local function refuse(request, status, body, message, retry_after, detail)
 	local level = (status == 401 or status == 429) and "warn" or "info";
-	module:log(level, "Refused kick request from %s: %s (%d)", request.ip, message, status);
+	module:log(level, "Refused kick request from %s: %s%s%s (%d)", request.ip, message,
+		detail and ": " or "", detail or "", status);
+	local headers = retry_after and { content_type = "application/json"; retry_after = ("%d"):format(retry_after) };
 	return respond(status, body, headers);
 end
 
 local function refuse_with(request, refusal, detail)
-	local message = detail and ("%s: %s"):format(refusal.message, detail) or refusal.message;
-	return refuse(request, refusal.status, refusal.body, message);
+	return refuse(request, refusal.status, refusal.body, refusal.message, nil, detail);
 end
 
--- For log lines: client text on one line (%q alone would keep a newline).
-local function quoted(text)
-	return (("%q"):format(text or ""):gsub("\\\n", "\\n"));
-end
+-- Client text in a log line: quoted, on one line, and formatted only if the line is written.
+local quoted_mt = { __tostring = function (self)
+	return self.label .. (("%q"):format(self.text):gsub("\\\n", "\\n"));
+end };
+local function quoted(text, label) return setmetatable({ text = text or "", label = label or "" }, quoted_mt); end
+local function logged_reason(reason) return reason and quoted(reason, "reason ") or "no reason"; end
 
--- util.jid.prep maps some characters to nothing (e.g. U+00AD): a part that preps to "" is no JID.
+-- What the library's ASCII fast path left to Prosody's stringprep. A part that prepares to ""
+-- (U+00AD maps to nothing) is no JID.
 local function prep(address)
 	local node, host, resource = jid.prepped_split(address);
 	if host == nil or host == "" or node == "" or resource == "" then return nil; end
 	return jid.join(node, host, resource);
 end
 
--- The room: everything here was checked by the library except what needs stringprep.
+-- room JID and target prepared, or nil, nil, the refusal.
+local function prepare(request, kind, muc, target)
+	local room_jid = prep(muc);
+	if not room_jid then return nil, nil, refuse_with(request, fixed.invalid_muc); end
+	if kind == "nickname" then
+		target = resourceprep(target);
+		if not target or target == "" then return nil, nil, refuse_with(request, fixed.invalid_nickname); end
+	else
+		target = prep(target);
+		if not target then return nil, nil, refuse_with(request, fixed.invalid_jid); end
+	end
+	-- mod_muc would restore this component's persistent room of the same node for any host.
+	if jid.host(room_jid) ~= module.host then
+		return nil, nil, refuse_with(request, fixed.room_not_found, room_jid);
+	end
+	return room_jid, target;
+end
 
-local function find_occupants(room, occupant_jid, real_jid)
-	if occupant_jid then
-		return { room:get_occupant_by_nick(occupant_jid) };
-	elseif jid.resource(real_jid) then
-		return { room:get_occupant_by_nick(room:get_occupant_jid(real_jid)) };
+-- The room: everything here was checked by the library or by prepare().
+
+local function find_occupants(room, kind, room_jid, target)
+	if kind == "nickname" then
+		return { room:get_occupant_by_nick(room_jid .. "/" .. target) };
+	elseif jid.resource(target) then
+		return { room:get_occupant_by_nick(room:get_occupant_jid(target)) };
 	end
 	local found = {};
 	for _, occupant in room:each_occupant() do
-		if occupant.bare_jid == real_jid then
+		if occupant.bare_jid == target then
 			found[#found + 1] = occupant;
 		end
 	end
 	return found;
 end
 
-local function kick_as_asked(request, muc, nickname, real_jid, reason)
-	local room_jid = prep(muc);
-	if not room_jid then return refuse_with(request, fixed.invalid_muc); end
-	local occupant_jid;
-	if nickname then
-		occupant_jid = prep(room_jid .. "/" .. nickname);
-		if not occupant_jid then return refuse_with(request, fixed.invalid_nickname); end
-	else
-		real_jid = prep(real_jid);
-		if not real_jid then return refuse_with(request, fixed.invalid_jid); end
+local function kick_as_asked(request, kind, room_jid, target, reason, prepared)
+	if not prepared then
+		local refusal;
+		room_jid, target, refusal = prepare(request, kind, room_jid, target);
+		if refusal then return refusal; end
 	end
-
-	local room = jid.host(room_jid) == module.host and get_room_from_jid(room_jid);
+	local room = get_room_from_jid(room_jid);
 	if not room then return refuse_with(request, fixed.room_not_found, room_jid); end
 
 	local kicked = {};
-	for _, occupant in ipairs(find_occupants(room, occupant_jid, real_jid)) do
+	for _, occupant in ipairs(find_occupants(room, kind, room_jid, target)) do
 		local done, _, condition = room:set_role(true, occupant.nick, "none", reason);
-		local nick = jid.resource(occupant.nick);
+		local nick = occupant.nick:sub(#room_jid + 2);
 		if done then
 			kicked[#kicked + 1] = nick;
-			module:log("info", "Kicked %s (%s) from %s, reason %s, on request from %s",
-				nick, occupant.bare_jid, room_jid, quoted(reason), request.ip);
+			module:log("info", "Kicked %s (%s) from %s, %s, on request from %s",
+				nick, occupant.bare_jid, room_jid, logged_reason(reason), request.ip);
 		elseif condition ~= "item-not-found" then
 			return refuse_with(request, fixed.forbidden, ("%s (%s in %s)"):format(condition, nick, room_jid));
 		end
 	end
 	if not kicked[1] then
-		local target = occupant_jid and jid.resource(occupant_jid) or real_jid;
-		return refuse_with(request, fixed.occupant_not_found, ("%s in %s"):format(target, room_jid));
+		return refuse_with(request, fixed.occupant_not_found, kind == "nickname" and room_jid .. "/" .. target
+			or target .. " in " .. room_jid);
 	end
 	kicked_occupants:add(#kicked);
-	return respond(200, kicker:kicked_body(room_jid, kicked));
+	return respond(200, kicked_body(room_jid, unpack(kicked)));
 end
 
 -- The handler, for every routed method: the library answers all but a valid POST.
 
 local function handle(event)
 	local request = event.request;
-	local ok, a, b, c, d = kicker:decide(request.method, request.ip, request.headers.authorization,
-		request.headers.transfer_encoding, request.body or "");
-	if not ok then
-		return refuse(request, a, b, c, d);
+	local headers = request.headers;
+	local outcome, a, b, c, d = decide(request.method, request.ip, headers.authorization,
+		headers.transfer_encoding, request.body);
+	if outcome == "refuse" then
+		return refuse(request, a, b, c, d); -- status, body, message, retry_after
 	end
-	local muc, nickname, real_jid, reason = a, b, c, d;
-	local done, response = xpcall(kick_as_asked, traceback, request, muc, nickname, real_jid, reason);
+	-- outcome is the kind of target; then room, target, reason, whether they are prepared
+	local done, response = xpcall(kick_as_asked, traceback, request, outcome, a, b, c, d);
 	if done then return response; end
-	module:log("error", "Kick of %s from %s (reason %s) requested by %s failed inside the server: %s",
-		quoted(nickname or real_jid), quoted(muc), quoted(reason), request.ip, response);
+	module:log("error", "Kick of %s from %s (%s) requested by %s failed inside the server: %s",
+		quoted(b), quoted(a), logged_reason(c), request.ip, response);
 	return respond(500, fixed.internal_error.body);
 end
 
-local route = {
-	POST = handle;
-	GET = handle; -- HEAD too: Prosody serves HEAD with the GET handler
-	PUT = handle;
-	DELETE = handle;
-	PATCH = handle;
-	TRACE = handle;
-};
+-- HEAD is served by the GET handler.
+local route = { POST = handle; GET = handle; PUT = handle; DELETE = handle; PATCH = handle; TRACE = handle };
 -- Prosody 0.12's mod_http breaks module:reload when OPTIONS is routed with CORS disabled.
 -- Unnumbered versions are development builds, newer than 0.12.
 if (tonumber(tostring(prosody.version):match("^(%d+)%.")) or 13) >= 13 then

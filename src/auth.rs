@@ -1,22 +1,27 @@
 //! The configured Authorization values and the constant-time check against them.
 
-use sha2::{Digest, Sha256};
+use std::hash::Hasher;
+
+use siphasher::sip128::{Hasher128, SipHasher24};
 use subtle::{Choice, ConstantTimeEq};
 
 use crate::error::ConfigError;
 
-/// The accepted `Authorization` header values, held as SHA-256 digests so that comparing a
-/// presented value takes the same time whatever its length or content, and which (if any)
-/// configured value it matches is not visible either.
+/// The accepted `Authorization` header values, held as 128-bit SipHash-2-4 tags under a key
+/// drawn at random when the module loads. Comparing a presented value's tag with every
+/// configured one takes the same time whatever the value's content, which (if any) matches,
+/// and whatever the configured values' lengths; without the key, a caller can neither predict
+/// a tag nor find a value whose tag collides (SipHash is a keyed pseudorandom function).
 pub struct Authorizer {
-    digests: Vec<[u8; 32]>,
+    key: [u8; 16],
+    tags: Vec<[u8; 16]>,
     challenge: String,
 }
 
 impl std::fmt::Debug for Authorizer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Authorizer")
-            .field("values", &self.digests.len())
+            .field("values", &self.tags.len())
             .finish_non_exhaustive()
     }
 }
@@ -24,6 +29,17 @@ impl std::fmt::Debug for Authorizer {
 impl Authorizer {
     /// Checks the configured values and builds the `WWW-Authenticate` challenge for `host`.
     pub fn new<V: AsRef<[u8]>>(values: &[V], host: &str) -> Result<Self, ConfigError> {
+        let mut key = [0; 16];
+        getrandom::fill(&mut key).map_err(|_| ConfigError::NoRandomness)?;
+        Self::with_key(values, host, key)
+    }
+
+    /// [`Authorizer::new`] with a given tag key.
+    fn with_key<V: AsRef<[u8]>>(
+        values: &[V],
+        host: &str,
+        key: [u8; 16],
+    ) -> Result<Self, ConfigError> {
         let problem = |problem| Err(ConfigError::Authorization { problem });
         if values.is_empty() {
             return problem("is an empty list");
@@ -44,7 +60,8 @@ impl Authorizer {
             }
         }
         Ok(Self {
-            digests: values.iter().map(|v| digest(v.as_ref())).collect(),
+            key,
+            tags: values.iter().map(|v| tag(&key, v.as_ref())).collect(),
             challenge: challenge(values, host),
         })
     }
@@ -55,9 +72,9 @@ impl Authorizer {
         let Some(presented) = presented else {
             return false;
         };
-        let presented = digest(presented);
+        let presented = tag(&self.key, presented);
         let matched = self
-            .digests
+            .tags
             .iter()
             .fold(Choice::from(0), |acc, d| acc | d.ct_eq(&presented));
         matched.into()
@@ -69,8 +86,10 @@ impl Authorizer {
     }
 }
 
-fn digest(value: &[u8]) -> [u8; 32] {
-    Sha256::digest(value).into()
+fn tag(key: &[u8; 16], value: &[u8]) -> [u8; 16] {
+    let mut hasher = SipHasher24::new_with_key(key);
+    hasher.write(value);
+    hasher.finish128().as_bytes()
 }
 
 /// One `<Scheme> realm="<host>"` per distinct scheme among `values`, in configured order. The
@@ -222,6 +241,25 @@ mod tests {
             authorizer(&["rawtoken"]).challenge(),
             r#"Bearer realm="muc.localhost""#
         );
+    }
+
+    #[test]
+    fn tags_depend_on_the_key_and_the_whole_value() {
+        let (a, b) = ([1; 16], [2; 16]);
+        assert_ne!(tag(&a, b"Bearer x"), tag(&b, b"Bearer x"));
+        assert_ne!(tag(&a, b"Bearer x"), tag(&a, b"Bearer y"));
+        assert_ne!(tag(&a, b"Bearer x"), tag(&a, b"Bearer x\0"));
+        assert_eq!(tag(&a, b"Bearer x"), tag(&a, b"Bearer x"));
+        let auth = Authorizer::with_key(&["Bearer x"], "h", a).unwrap();
+        assert!(auth.check(Some(b"Bearer x")));
+    }
+
+    #[test]
+    fn each_load_draws_its_own_key() {
+        let one = authorizer(&["Bearer x"]);
+        let two = authorizer(&["Bearer x"]);
+        assert_ne!(one.key, two.key);
+        assert_ne!(one.tags, two.tags);
     }
 
     #[test]

@@ -85,6 +85,12 @@ pub enum KickError {
     /// No such room on this component (404).
     #[error("No such room on this component")]
     RoomNotFound,
+    /// The room's domain is another host, so it is no room of this component (404).
+    #[error("No such room on this component")]
+    RoomElsewhere {
+        /// The prepared room JID that was asked for, for the log.
+        room: String,
+    },
     /// No occupant matches the nickname or JID (404).
     #[error("No such occupant in the room")]
     OccupantNotFound,
@@ -97,6 +103,14 @@ pub enum KickError {
 }
 
 impl KickError {
+    /// What the log line adds to the message: what was asked for, where the body does not say.
+    pub fn log_detail(&self) -> Option<&str> {
+        match self {
+            Self::RoomElsewhere { room } => Some(room),
+            _ => None,
+        }
+    }
+
     /// The HTTP status code SPEC.md assigns to this cause.
     pub fn status(&self) -> u16 {
         match self {
@@ -114,7 +128,7 @@ impl KickError {
             | Self::InvalidJid { .. }
             | Self::InvalidNickname { .. }
             | Self::InvalidReason { .. } => 400,
-            Self::RoomNotFound | Self::OccupantNotFound => 404,
+            Self::RoomNotFound | Self::RoomElsewhere { .. } | Self::OccupantNotFound => 404,
             Self::Forbidden => 403,
             Self::Internal => 500,
         }
@@ -150,6 +164,9 @@ pub enum ConfigError {
         /// What is wrong with the configured value.
         problem: &'static str,
     },
+    /// The system gave no random bytes for the Authorization check's key.
+    #[error("the system's random number source failed; mod_http_muc_kick needs it at load")]
+    NoRandomness,
     /// A numeric option is not a whole number of at least zero.
     #[error("{option} must be a whole number from 0 to 4294967295")]
     NotACount {

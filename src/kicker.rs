@@ -5,8 +5,10 @@ use std::time::Instant;
 
 use crate::auth::Authorizer;
 use crate::error::{ConfigError, KickError};
+use crate::jid;
 use crate::lockout::{self, Lockout};
-use crate::request::{self, KickRequest};
+use crate::prep;
+use crate::request::{self, KickRequest, Target};
 use crate::response;
 
 /// Default for `http_muc_kick_max_body_size`.
@@ -77,6 +79,7 @@ pub fn prosody_side_refusals() -> [(&'static str, KickError); 7] {
 /// The module's configuration plus its one piece of state, the failure lockout.
 #[derive(Debug)]
 pub struct Kicker {
+    host: String,
     authorizer: Authorizer,
     lockout: Lockout,
     max_body_size: usize,
@@ -105,6 +108,7 @@ impl Kicker {
             limit: max_body_size,
         };
         Ok(Self {
+            host: settings.host.to_owned(),
             authorizer,
             lockout: Lockout::new(
                 u32::try_from(max_failures).unwrap_or(u32::MAX),
@@ -122,7 +126,8 @@ impl Kicker {
     }
 
     /// Runs SPEC.md's checks in order: method (405) → lockout (429) → Authorization (401) →
-    /// transfer coding (411) → body size (413) → body and fields (400).
+    /// transfer coding (411) → body size (413) → body and fields (400); then prepares the JIDs
+    /// where the ASCII fast path is certain, which also finds a room on another host (404).
     pub fn decide<'a>(
         &mut self,
         request: &HttpRequest<'a>,
@@ -148,7 +153,37 @@ impl Kicker {
                 limit: self.max_body_size,
             });
         }
-        request::parse(request.body)
+        self.prepare(request::parse(request.body)?)
+    }
+
+    /// `kick` with its room and target in prepared form when the fast path is certain of every
+    /// part; else as it was, for Prosody. Only a request Prosody would find valid can be 404.
+    fn prepare<'a>(&self, kick: KickRequest<'a>) -> Result<KickRequest<'a>, KickError> {
+        let Some(room) = PreparedRoom::of(&kick.room, &self.host) else {
+            return Ok(kick);
+        };
+        let target = match kick.target {
+            Target::Nickname(nickname) if prep::resourceprep(&nickname).is_some() => {
+                Target::Nickname(nickname)
+            }
+            Target::Jid(ref real_jid) => match prep::jid(real_jid) {
+                Some(prepared) => Target::Jid(Cow::Owned(prepared)),
+                None => return Ok(kick),
+            },
+            Target::Nickname(_) => return Ok(kick),
+        };
+        let room_jid = room.changed.map_or(kick.room, Cow::Owned);
+        if !room.on_host {
+            return Err(KickError::RoomElsewhere {
+                room: room_jid.into_owned(),
+            });
+        }
+        Ok(KickRequest {
+            prepared: true,
+            room: room_jid,
+            target,
+            reason: kick.reason,
+        })
     }
 
     /// The JSON body for `err`; the fixed ones are built once, at load.
@@ -166,6 +201,28 @@ impl Kicker {
     /// The `WWW-Authenticate` header value for 401 responses.
     pub fn challenge(&self) -> &str {
         self.authorizer.challenge()
+    }
+}
+
+/// A bare room JID prepared by the fast path.
+struct PreparedRoom {
+    /// The prepared JID, where preparation changed the one given.
+    changed: Option<String>,
+    /// Whether its domain is the component's host.
+    on_host: bool,
+}
+
+impl PreparedRoom {
+    fn of(room: &str, host: &str) -> Option<Self> {
+        let parts = jid::split(room).ok()?;
+        let node = prep::nodeprep(parts.node?)?;
+        let domain = prep::nameprep(parts.domain)?;
+        let unchanged = matches!((&node, &domain), (Cow::Borrowed(_), Cow::Borrowed(_)))
+            && node.len() + 1 + domain.len() == room.len();
+        Some(Self {
+            changed: (!unchanged).then(|| format!("{node}@{domain}")),
+            on_host: domain == host,
+        })
     }
 }
 

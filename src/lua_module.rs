@@ -1,15 +1,18 @@
 //! The Lua boundary: converts Lua values into core calls and results back. Nothing else.
+//!
+//! What runs once (loading, options) uses mlua's safe API; the calls every request makes are
+//! the C closures of `crossing`.
 
-use std::time::Instant;
+mod crossing;
 
-use mlua::{
-    BorrowedBytes, BorrowedStr, IntoLua, Lua, LuaString, Table, UserData, UserDataMethods, Value,
-};
+use std::cell::UnsafeCell;
 
-use crate::error::{ConfigError, KickError};
-use crate::kicker::{self, HttpRequest, Kicker, Settings};
-use crate::request::Target;
-use crate::response;
+use mlua::{BorrowedStr, Function, Lua, Table, Value, ffi};
+
+use crate::error::ConfigError;
+use crate::kicker::{self, Kicker, Settings};
+
+use crossing::Crossing;
 
 /// `require "http_muc_kick_core"` (or `package.loadlib`): `{ new = function(settings) }`.
 #[mlua::lua_module]
@@ -21,7 +24,8 @@ fn http_muc_kick_core(lua: &Lua) -> mlua::Result<Table> {
 }
 
 /// `new{ host, authorization, max_body_size, max_auth_failures }` → `kicker, fixed` or
-/// `nil, message` when an option is unusable.
+/// `nil, message` when an option is unusable. `kicker` is a table of the per-request calls
+/// `decide` and `kicked_body`.
 fn new(lua: &Lua, settings: Table) -> mlua::Result<(Value, Value)> {
     let host: String = settings.get("host")?;
     let max_body_size = number(settings.get("max_body_size")?);
@@ -38,11 +42,50 @@ fn new(lua: &Lua, settings: Table) -> mlua::Result<(Value, Value)> {
         Ok(kicker) => {
             let fixed = fixed_responses(lua, &kicker)?;
             Ok((
-                Value::UserData(lua.create_userdata(Handle(kicker))?),
+                Value::Table(per_request_calls(lua, kicker)?),
                 Value::Table(fixed),
             ))
         }
         Err(e) => Ok((Value::Nil, Value::String(lua.create_string(e.to_string())?))),
+    }
+}
+
+/// Owns the [`Crossing`] the closures point at; the `Box` keeps its address fixed.
+struct Owner(
+    #[expect(dead_code, reason = "held to be dropped with the closures")] Box<UnsafeCell<Crossing>>,
+);
+
+/// `{ decide = ..., kicked_body = ... }`: C closures over one [`Crossing`].
+fn per_request_calls(lua: &Lua, kicker: Kicker) -> mlua::Result<Table> {
+    let shared = Box::new(UnsafeCell::new(Crossing::new(kicker)));
+    let pointer = shared.get();
+    let owner = lua.create_any_userdata(Owner(shared))?;
+    let calls = lua.create_table()?;
+    calls.set(
+        "decide",
+        make_closure(lua, &owner, pointer, crossing::decide)?,
+    )?;
+    calls.set(
+        "kicked_body",
+        make_closure(lua, &owner, pointer, crossing::kicked_body)?,
+    )?;
+    Ok(calls)
+}
+
+/// A C closure of `function` with upvalues `owner` (keeping the crossing alive) and `pointer`.
+fn make_closure(
+    lua: &Lua,
+    owner: &mlua::AnyUserData,
+    pointer: *mut Crossing,
+    function: ffi::lua_CFunction,
+) -> mlua::Result<Function> {
+    // SAFETY: the stack holds `owner` (pushed by exec_raw); one more push, then the closure
+    // takes both as upvalues and is left as the only result.
+    unsafe {
+        lua.exec_raw(owner.clone(), |state| {
+            ffi::lua_pushlightuserdata(state, pointer.cast());
+            ffi::lua_pushcclosure(state, function, 2);
+        })
     }
 }
 
@@ -102,86 +145,6 @@ fn number(value: Value) -> Option<f64> {
         ),
         _ => Some(f64::NAN),
     }
-}
-
-/// The configured module, held by Lua.
-struct Handle(Kicker);
-
-impl UserData for Handle {
-    fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
-        methods.add_method_mut("decide", decide);
-        methods.add_method("kicked_body", kicked_body);
-    }
-}
-
-/// `(method, ip, authorization, transfer_encoding, body)`: the request parts, borrowed from
-/// Lua's strings.
-type RequestParts = (
-    BorrowedBytes,
-    Option<BorrowedBytes>,
-    Option<BorrowedBytes>,
-    Option<BorrowedBytes>,
-    BorrowedBytes,
-);
-
-/// `true, room, nickname|nil, jid|nil, reason|nil` or
-/// `false, status, body, message, retry_after|nil`.
-type Decision = (bool, Value, Value, Value, Value);
-
-/// `kicker:decide(method, ip, authorization, transfer_encoding, body)`: the one call every request makes.
-fn decide(
-    lua: &Lua,
-    Handle(kicker): &mut Handle,
-    (method, ip, authorization, transfer_encoding, body): RequestParts,
-) -> mlua::Result<Decision> {
-    let request = HttpRequest {
-        method: &method,
-        ip: ip.as_deref().unwrap_or_default(),
-        authorization: authorization.as_deref(),
-        transfer_encoding: transfer_encoding.as_deref(),
-        body: &body,
-    };
-    match kicker.decide(&request, Instant::now()) {
-        Ok(kick) => {
-            let (nickname, jid) = match &kick.target {
-                Target::Nickname(nickname) => (Some(nickname.as_ref()), None),
-                Target::Jid(jid) => (None, Some(jid.as_ref())),
-            };
-            Ok((
-                true,
-                text(lua, Some(&kick.room))?,
-                text(lua, nickname)?,
-                text(lua, jid)?,
-                text(lua, kick.reason.as_deref())?,
-            ))
-        }
-        Err(err) => {
-            let retry_after = match err {
-                KickError::TooManyFailures { retry_after } => retry_after.into_lua(lua)?,
-                _ => Value::Nil,
-            };
-            Ok((
-                false,
-                err.status().into_lua(lua)?,
-                text(lua, Some(&kicker.body_for(&err)))?,
-                text(lua, Some(&err.to_string()))?,
-                retry_after,
-            ))
-        }
-    }
-}
-
-/// `kicker:kicked_body(room, { nickname, ... })`: the 200 body.
-fn kicked_body(
-    _: &Lua,
-    _: &Handle,
-    (room, nicknames): (BorrowedStr, Vec<LuaString>),
-) -> mlua::Result<String> {
-    let nicknames = nicknames
-        .iter()
-        .map(LuaString::to_str)
-        .collect::<mlua::Result<Vec<_>>>()?;
-    Ok(response::kicked_body(&room, &nicknames))
 }
 
 /// A Lua string, or nil.

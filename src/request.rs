@@ -12,12 +12,15 @@ use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use crate::error::KickError;
 use crate::jid;
 
-/// A request that passed every check the core can make; what is left needs Prosody
-/// (stringprep, the room, its occupants). Strings borrow from the body unless JSON escapes
-/// forced a copy.
+/// A request that passed every check the core can make; what is left needs Prosody (the room,
+/// its occupants, and stringprep where the core's ASCII fast path was not certain). Strings
+/// borrow from the body unless JSON escapes or preparation forced a copy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KickRequest<'a> {
-    /// The room's bare JID, as given (unprepared).
+    /// Whether `room` and the target are in Prosody's prepared form (RFC 7622) and the room is
+    /// on this component; when false they are as given, for Prosody to prepare and check.
+    pub prepared: bool,
+    /// The room's bare JID.
     pub room: Cow<'a, str>,
     /// Who to kick.
     pub target: Target<'a>,
@@ -108,6 +111,7 @@ impl<'a> Fields<'a> {
             });
         }
         Ok(KickRequest {
+            prepared: false,
             room,
             target,
             reason,

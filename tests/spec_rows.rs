@@ -8,7 +8,7 @@ use http_muc_kick_core::{HttpRequest, KickError, KickRequest, Kicker, Settings, 
 
 const SECRET: &str = "Bearer s3cret";
 const IP: &[u8] = b"192.0.2.1";
-const VALID: &[u8] = br#"{"muc":"r@m","nickname":"B"}"#;
+const VALID: &[u8] = br#"{"muc":"r@muc.localhost","nickname":"B"}"#;
 
 /// A POST from `IP`.
 fn post<'a>(authorization: Option<&'a [u8]>, body: &'a [u8]) -> HttpRequest<'a> {
@@ -56,18 +56,79 @@ fn valid_nickname_request_is_accepted_with_borrowed_strings() {
 #[test]
 fn jid_target_bare_or_full_is_accepted() {
     let mut kicker = kicker_with(None, None);
-    for real in ["bob@localhost", "BOB@LOCALHOST/phone", "localhost"] {
+    for (real, prepared) in [
+        ("bob@localhost", "bob@localhost"),
+        ("BOB@LOCALHOST/phone", "bob@localhost/phone"),
+        ("localhost", "localhost"),
+    ] {
         let body = format!(r#"{{"muc": "r@muc.localhost", "jid": "{real}"}}"#);
         let kick = decide(&mut kicker, body.as_bytes()).unwrap();
-        assert_eq!(kick.target, Target::Jid(real.into()));
+        assert_eq!(kick.target, Target::Jid(prepared.into()));
+        assert!(kick.prepared);
         assert_eq!(kick.reason, None);
+    }
+}
+
+#[test]
+fn plain_ascii_jids_are_prepared_by_the_core() {
+    let mut kicker = kicker_with(None, None);
+    let kick = decide(
+        &mut kicker,
+        br#"{"muc": "Room@MUC.localhost.", "nickname": "Bob"}"#,
+    )
+    .unwrap();
+    assert!(kick.prepared);
+    assert_eq!(kick.room, "room@muc.localhost");
+    assert_eq!(kick.target, Target::Nickname("Bob".into()));
+}
+
+#[test]
+fn what_the_fast_path_is_unsure_of_is_left_to_prosody_as_given() {
+    let mut kicker = kicker_with(None, None);
+    for body in [
+        r#"{"muc": "r\u00e9@muc.localhost", "nickname": "Bob"}"#,
+        r#"{"muc": "r@muc.localhost", "nickname": "B\u00f6b"}"#,
+        r#"{"muc": "r@muc.localhost", "jid": "b\u00f6b@localhost"}"#,
+        r#"{"muc": "a b@muc.localhost", "nickname": "Bob"}"#,
+        r#"{"muc": "r@other.host", "nickname": "B\u00f6b"}"#,
+        r#"{"muc": "r@other.host", "jid": "b\u00f6b@localhost"}"#,
+        r#"{"muc": "r\u00e9@other.host", "nickname": "Bob"}"#,
+    ] {
+        let kick = decide(&mut kicker, body.as_bytes()).unwrap();
+        assert!(!kick.prepared, "{body}");
+        let raw: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(kick.room, raw["muc"].as_str().unwrap(), "{body}");
+    }
+}
+
+#[test]
+fn a_room_certain_to_be_on_another_host_is_404_naming_it_in_the_log() {
+    let mut kicker = kicker_with(None, None);
+    for (body, room) in [
+        (
+            r#"{"muc": "r@Other.Host", "nickname": "Bob"}"#,
+            "r@other.host",
+        ),
+        (
+            r#"{"muc": "r@muc.localhost.x", "jid": "b@h"}"#,
+            "r@muc.localhost.x",
+        ),
+        (
+            r#"{"muc": "r@localhost", "nickname": "Bob"}"#,
+            "r@localhost",
+        ),
+    ] {
+        let err = decide(&mut kicker, body.as_bytes()).unwrap_err();
+        assert_eq!((err.status(), err.condition()), (404, "item-not-found"));
+        assert_eq!(err.log_detail(), Some(room));
+        assert_eq!(err.to_string(), KickError::RoomNotFound.to_string());
     }
 }
 
 #[test]
 fn escapes_are_decoded_and_unknown_fields_ignored() {
     let mut kicker = kicker_with(None, None);
-    let body = br#"{"x": [1, {"y": null}], "muc": "r@m", "nickname": "\u0042ob", "reason": "a\nb", "z": 1.5e3}"#;
+    let body = br#"{"x": [1, {"y": null}], "muc": "r@muc.localhost", "nickname": "\u0042ob", "reason": "a\nb", "z": 1.5e3}"#;
     let kick = decide(&mut kicker, body).unwrap();
     assert_eq!(kick.target, Target::Nickname("Bob".into()));
     assert_eq!(kick.reason.as_deref(), Some("a\nb"));
@@ -76,19 +137,19 @@ fn escapes_are_decoded_and_unknown_fields_ignored() {
 #[test]
 fn null_counts_as_absent_and_empty_reason_as_none() {
     assert_eq!(
-        status_of(r#"{"muc": "r@m", "nickname": "Bob", "jid": null}"#),
+        status_of(r#"{"muc": "r@muc.localhost", "nickname": "Bob", "jid": null}"#),
         200
     );
     let mut kicker = kicker_with(None, None);
     let kick = decide(
         &mut kicker,
-        br#"{"muc": "r@m", "nickname": "B", "reason": ""}"#,
+        br#"{"muc": "r@muc.localhost", "nickname": "B", "reason": ""}"#,
     )
     .unwrap();
     assert_eq!(kick.reason, None);
     let kick = decide(
         &mut kicker,
-        br#"{"muc": "r@m", "nickname": "B", "reason": null}"#,
+        br#"{"muc": "r@muc.localhost", "nickname": "B", "reason": null}"#,
     )
     .unwrap();
     assert_eq!(kick.reason, None);
@@ -100,20 +161,20 @@ fn body_not_strict_json_is_400_bad_request() {
         b"",
         b"   ",
         b"not json",
-        b"\xEF\xBB\xBF{\"muc\":\"r@m\",\"nickname\":\"B\"}",
-        br#"{"muc":"r@m","nickname":"B",}"#,
-        br#"{"muc":"r@m", /* c */ "nickname":"B"}"#,
+        b"\xEF\xBB\xBF{\"muc\":\"r@muc.localhost\",\"nickname\":\"B\"}",
+        br#"{"muc":"r@muc.localhost","nickname":"B",}"#,
+        br#"{"muc":"r@muc.localhost", /* c */ "nickname":"B"}"#,
         br#"{'muc':'r@m','nickname':'B'}"#,
-        b"{\"muc\":\"r@m\",\"nickname\":\"B\x01\"}",
-        br#"{"muc":"r@m","nickname":"\q"}"#,
-        b"{\"muc\":\"r@m\",\"nickname\":\"\xff\"}",
-        b"{\"muc\":\"r@m\",\"nickname\":\"B\",\"x\":\"\xc3\"}",
-        br#"{"muc":"r@m","nickname":"\ud800"}"#,
-        br#"{"muc":"r@m","nickname":"B","x":"\udc00"}"#,
-        br#"{"muc":"r@m","nickname":"B","x":NaN}"#,
-        br#"{"muc":"r@m","nickname":"B","x":01}"#,
-        br#"{"muc":"r@m","nickname":"B"} {}"#,
-        br#"{"muc":"r@m","nickname":"B"}x"#,
+        b"{\"muc\":\"r@muc.localhost\",\"nickname\":\"B\x01\"}",
+        br#"{"muc":"r@muc.localhost","nickname":"\q"}"#,
+        b"{\"muc\":\"r@muc.localhost\",\"nickname\":\"\xff\"}",
+        b"{\"muc\":\"r@muc.localhost\",\"nickname\":\"B\",\"x\":\"\xc3\"}",
+        br#"{"muc":"r@muc.localhost","nickname":"\ud800"}"#,
+        br#"{"muc":"r@muc.localhost","nickname":"B","x":"\udc00"}"#,
+        br#"{"muc":"r@muc.localhost","nickname":"B","x":NaN}"#,
+        br#"{"muc":"r@muc.localhost","nickname":"B","x":01}"#,
+        br#"{"muc":"r@muc.localhost","nickname":"B"} {}"#,
+        br#"{"muc":"r@muc.localhost","nickname":"B"}x"#,
     ];
     for body in cases {
         let err = decide(&mut kicker_with(None, None), body).unwrap_err();
@@ -130,7 +191,7 @@ fn body_not_strict_json_is_400_bad_request() {
 fn nesting_deeper_than_127_levels_is_400() {
     let nested = |depth: usize| {
         format!(
-            r#"{{"muc":"r@m","nickname":"B","x":{}{}}}"#,
+            r#"{{"muc":"r@muc.localhost","nickname":"B","x":{}{}}}"#,
             "[".repeat(depth),
             "]".repeat(depth)
         )
@@ -147,8 +208,8 @@ fn nesting_deeper_than_127_levels_is_400() {
 fn body_must_be_an_object() {
     for (body, found) in [
         ("[]", "an array"),
-        (r#"["r@m","B"]"#, "an array"),
-        (r#""r@m""#, "a string"),
+        (r#"["r@muc.localhost","B"]"#, "an array"),
+        (r#""r@muc.localhost""#, "a string"),
         ("1", "a number"),
         ("true", "a boolean"),
         ("null", "null"),
@@ -169,13 +230,13 @@ fn field_problems_are_400_and_name_the_field() {
             r#"{"muc":null,"nickname":"B"}"#,
             KickError::MissingField { field: "muc" },
         ),
-        (r#"{"muc":"r@m"}"#, KickError::TargetAmbiguous),
+        (r#"{"muc":"r@muc.localhost"}"#, KickError::TargetAmbiguous),
         (
-            r#"{"muc":"r@m","nickname":null,"jid":null}"#,
+            r#"{"muc":"r@muc.localhost","nickname":null,"jid":null}"#,
             KickError::TargetAmbiguous,
         ),
         (
-            r#"{"muc":"r@m","nickname":"B","jid":"b@h"}"#,
+            r#"{"muc":"r@muc.localhost","nickname":"B","jid":"b@h"}"#,
             KickError::TargetAmbiguous,
         ),
         (
@@ -186,36 +247,36 @@ fn field_problems_are_400_and_name_the_field() {
             },
         ),
         (
-            r#"{"muc":"r@m","nickname":["B"]}"#,
+            r#"{"muc":"r@muc.localhost","nickname":["B"]}"#,
             KickError::WrongType {
                 field: "nickname",
                 found: "an array",
             },
         ),
         (
-            r#"{"muc":"r@m","jid":{}}"#,
+            r#"{"muc":"r@muc.localhost","jid":{}}"#,
             KickError::WrongType {
                 field: "jid",
                 found: "an object",
             },
         ),
         (
-            r#"{"muc":"r@m","nickname":"B","reason":true}"#,
+            r#"{"muc":"r@muc.localhost","nickname":"B","reason":true}"#,
             KickError::WrongType {
                 field: "reason",
                 found: "a boolean",
             },
         ),
         (
-            r#"{"muc":"r@m","nickname":"B","muc":"r@m"}"#,
+            r#"{"muc":"r@muc.localhost","nickname":"B","muc":"r@muc.localhost"}"#,
             KickError::DuplicateField { field: "muc" },
         ),
         (
-            r#"{"muc":"r@m","nickname":null,"nickname":"B"}"#,
+            r#"{"muc":"r@muc.localhost","nickname":null,"nickname":"B"}"#,
             KickError::DuplicateField { field: "nickname" },
         ),
         (
-            r#"{"muc":"r@m","nickname":"","reason":"x"}"#,
+            r#"{"muc":"r@muc.localhost","nickname":"","reason":"x"}"#,
             KickError::InvalidNickname {
                 reason: "it is empty",
             },
@@ -248,15 +309,15 @@ fn jid_and_nickname_parts_over_1023_bytes_are_refused() {
     let long = "x".repeat(1024);
     for body in [
         format!(r#"{{"muc":"{long}@m","nickname":"B"}}"#),
-        format!(r#"{{"muc":"r@m","nickname":"{long}"}}"#),
-        format!(r#"{{"muc":"r@m","jid":"b@h/{long}"}}"#),
-        format!(r#"{{"muc":"r@m","jid":"{long}@h"}}"#),
+        format!(r#"{{"muc":"r@muc.localhost","nickname":"{long}"}}"#),
+        format!(r#"{{"muc":"r@muc.localhost","jid":"b@h/{long}"}}"#),
+        format!(r#"{{"muc":"r@muc.localhost","jid":"{long}@h"}}"#),
     ] {
         assert_eq!(status_of(&body), 400, "{}", &body[..30]);
     }
     let ok = "x".repeat(1023);
     assert_eq!(
-        status_of(&format!(r#"{{"muc":"r@m","nickname":"{ok}"}}"#)),
+        status_of(&format!(r#"{{"muc":"r@muc.localhost","nickname":"{ok}"}}"#)),
         200
     );
 }
@@ -266,7 +327,7 @@ fn reason_xml_cannot_carry_is_400() {
     for bad in [
         r"\u0000", r"\u0001", r"\u0008", r"\u000b", r"\u000c", r"\u001f", r"\ufffe", r"\uffff",
     ] {
-        let body = format!(r#"{{"muc":"r@m","nickname":"B","reason":"x{bad}"}}"#);
+        let body = format!(r#"{{"muc":"r@muc.localhost","nickname":"B","reason":"x{bad}"}}"#);
         let err = decide(&mut kicker_with(None, None), body.as_bytes()).unwrap_err();
         assert!(
             matches!(err, KickError::InvalidReason { .. }),
@@ -274,7 +335,7 @@ fn reason_xml_cannot_carry_is_400() {
         );
     }
     for good in [r"\t", r"\n", r"\r", r"\u007f", r"\ud83d\ude00", r"\ufffd"] {
-        let body = format!(r#"{{"muc":"r@m","nickname":"B","reason":"x{good}"}}"#);
+        let body = format!(r#"{{"muc":"r@muc.localhost","nickname":"B","reason":"x{good}"}}"#);
         assert_eq!(status_of(&body), 200, "{good}");
     }
 }
@@ -359,7 +420,7 @@ fn a_chunked_body_is_411_after_authorization_and_before_size() {
 
 #[test]
 fn body_of_exactly_the_limit_is_read_one_more_is_413() {
-    let body = br#"{"muc":"r@m","nickname":"Bob"}"#;
+    let body = br#"{"muc":"r@muc.localhost","nickname":"Bob"}"#;
     let limit = body.len() as f64;
     assert!(decide(&mut kicker_with(Some(limit), None), body).is_ok());
     let err = decide(&mut kicker_with(Some(limit - 1.0), None), body).unwrap_err();
