@@ -36,8 +36,12 @@ build:
 builds:
 	@for lua in $(LUAS); do $(MAKE) --no-print-directory build LUA=$$lua || exit 1; done
 
+# Rebuilt when a source changed, so `make build` then `sudo make install` needs no cargo for root.
+$(LIB): Cargo.toml Cargo.lock $(wildcard src/*.rs)
+	@$(MAKE) --no-print-directory build
+
 # SPEC.md's layout: PLUGIN_DIR/mod_http_muc_kick/{mod_http_muc_kick.lua, http_muc_kick_core-lua5.x.so}
-install: build
+install: $(LIB)
 	install -d "$(MODULE_DIR)"
 	install -m 644 lua/mod_http_muc_kick.lua "$(MODULE_DIR)/"
 	install -m 755 $(LIB) "$(MODULE_DIR)/http_muc_kick_core-$(LUA_NAME).so"

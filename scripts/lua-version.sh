@@ -20,12 +20,16 @@ ctl=$(command -v "${PROSODYCTL:-prosodyctl}" 2>/dev/null) || ctl=""
 version=""
 if [ -n "$ctl" ]; then
 	version=$("$ctl" about 2>/dev/null | sed -n 's/^Lua version:[[:space:]]*Lua \(5\.[1-4]\).*/\1/p') || version=""
+	if [ "$version" = 5.1 ] && head -n 1 "$ctl" | grep -q luajit; then
+		version=luajit
+	elif [ -z "$version" ]; then
+		# `about` reads Prosody's config, which only root and the prosody group may: the #! line
+		# of prosodyctl (e.g. "#!/usr/bin/env lua5.4") names the same interpreter.
+		version=$(head -n 1 "$ctl" | grep -o 'lua5\.[1-4]\|luajit' | head -n 1 | sed 's/^lua5/5/') || version=""
+	fi
 fi
 if [ -z "$version" ]; then
 	echo "Could not ask Prosody which Lua it runs (prosodyctl about): building for Lua 5.4; set LUA=5.1|5.2|5.3|5.4|luajit to choose" >&2
-	echo 5.4
-elif [ "$version" = 5.1 ] && head -n 1 "$ctl" | grep -q luajit; then
-	echo luajit
-else
-	echo "$version"
+	version=5.4
 fi
+echo "$version"
