@@ -15,27 +15,24 @@ if module:get_host_type() ~= "component" or module:get_option_string("component_
 	error("mod_http_muc_kick must be enabled on a MUC component (Component \"...\" \"muc\")", 0);
 end
 
--- The Rust library, one build per Lua, named for it: another Lua's build would fail in dlopen
--- with a bare "undefined symbol", so it is refused by name first.
+-- The Rust library, one build per Lua, named for it: another Lua's build fails in dlopen with a
+-- bare "undefined symbol", so it is refused by name first.
 local function load_native()
-	local dir = module:get_directory();
+	local dir, running = module:get_directory(), package.loaded.jit and "jit" or _VERSION:match("5%.%d");
 	local function library(lua) return ("%s/http_muc_kick_core-lua%s.so"):format(dir, lua); end
-	local function lua_name(lua) return lua == "jit" and "LuaJIT" or "Lua " .. lua; end
-	local running = package.loaded.jit and "jit" or _VERSION:match("5%.%d");
-	local rebuild = ("rebuild it with \"make install LUA=%s PLUGIN_DIR=%s\" in the module's source tree"):format(
-		running == "jit" and "luajit" or running, dir:match("^(.*)/[^/]+$") or dir);
+	local function named(lua) return lua == "jit" and "LuaJIT" or "Lua " .. lua; end
+	local problem = library(running) .. " is missing";
 	for _, built in ipairs({ running, "5.1", "5.2", "5.3", "5.4", "jit" }) do
 		local file = io.open(library(built));
 		if file then
 			file:close();
-			if built == running then
-				return assert(package.loadlib(library(built), "luaopen_http_muc_kick_core"))();
-			end
-			error(("%s is built for %s, but Prosody runs %s: %s"):format(
-				library(built), lua_name(built), lua_name(running), rebuild), 0);
+			if built == running then return assert(package.loadlib(library(built), "luaopen_http_muc_kick_core"))(); end
+			problem = ("%s is built for %s, but Prosody runs %s"):format(library(built), named(built), named(running));
+			break;
 		end
 	end
-	error(("%s is missing: %s"):format(library(running), rebuild), 0);
+	error(("%s: rebuild it with \"make install LUA=%s PLUGIN_DIR=%s\" in the module's source tree"):format(
+		problem, running == "jit" and "luajit" or running, dir:match("^(.*)/[^/]+$") or dir), 0);
 end
 local kicker, fixed = load_native().new({
 	host = module.host;
