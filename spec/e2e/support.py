@@ -7,7 +7,9 @@ import re
 from harness import kick_presence_from
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-PLUGIN_DIR = os.path.join(ROOT, "target", "plugins")
+# E2E_PLUGIN_DIR runs the suite against another build (e.g. a deliberately broken one, to see a
+# test fail); `make stage` installs into the default.
+PLUGIN_DIR = os.environ.get("E2E_PLUGIN_DIR") or os.path.join(ROOT, "target", "plugins")
 
 MUC = "muc.localhost"            # the module, two accepted tokens, default limits (+ a watcher)
 SMALL = "small.localhost"        # the module, max_body_size 64, max_auth_failures 3
@@ -15,6 +17,10 @@ NOLOCK = "nolock.localhost"      # the module, max_auth_failures 0 (lockout off)
 SCHEMES = "schemes.localhost"    # the module, tokens of several schemes
 RAISE = "raise.localhost"        # the module + a muc-occupant-left hook that raises
 OTHER = "other.localhost"        # a MUC component without the module
+PERSIST = "persist.localhost"    # the module, rooms persistent by default
+DUP = "dup.localhost"            # the module, the same value configured twice
+ODD = "odd.localhost"            # the module, values whose first word is not an HTTP token
+FLOATS = "floats.localhost"      # the module, numeric options written as whole-number floats
 
 TOKEN = "Bearer s3cret"
 OLD_TOKEN = "Bearer old-s3cret"
@@ -23,8 +29,14 @@ NOLOCK_TOKEN = "Bearer nolock-s3cret"
 RAISE_TOKEN = "Bearer raise-s3cret"
 SCHEMES_TOKENS = ("Basic YWxhZGRpbjpvcGVuIHNlc2FtZQ==", "Bearer schemes-s3cret",
                   "schemes-bare-s3cret", "Bearer schemes-other-s3cret")
+PERSIST_TOKEN = "Bearer persist-s3cret"
+DUP_TOKEN = "Bearer dup-s3cret"
+ODD_TOKENS = ("a/b odd-s3cret", "[x] odd-two-s3cret", "Basic odd-basic-s3cret")
+FLOATS_TOKEN = "Bearer floats-s3cret"
 SMALL_LIMIT = 64
 SMALL_FAILURES = 3
+FLOATS_BODY_SIZE = ("1024.0", 1024)    # (as configured, as enforced)
+FLOATS_FAILURES = ("1e1", 10)
 
 # Components whose module must refuse to load: host -> the option line (None: option absent).
 REFUSED = {
@@ -36,11 +48,21 @@ REFUSED = {
     "refuse-number.localhost": "12345",
     "refuse-boolean.localhost": "true",
     "refuse-list-with-number.localhost": '{ "Bearer refused-two-s3cret", 42 }',
+    "refuse-trailing-space.localhost": '"Bearer refused-three-s3cret "',
+    "refuse-trailing-tab.localhost": '{ "Bearer refused-ok-s3cret", "Bearer refused-four-s3cret\\t" }',
 }
-REFUSED_SECRETS = ("refused-one-s3cret", "refused-two-s3cret")
+# Components whose module must refuse to load for a numeric option: host -> (option, value).
+REFUSED_NUMBERS = {
+    "refuse-fraction.localhost": ("http_muc_kick_max_body_size", "1024.5"),
+    "refuse-negative.localhost": ("http_muc_kick_max_auth_failures", "-1"),
+}
+REFUSED_NUMBERS_TOKEN = "Bearer refused-numbers-s3cret"
+REFUSED_SECRETS = ("refused-one-s3cret", "refused-two-s3cret", "refused-three-s3cret",
+                   "refused-four-s3cret", "refused-ok-s3cret", "refused-numbers-s3cret")
 
 # Every configured secret: none may ever show up in a response or in the log.
-SECRETS = (TOKEN, OLD_TOKEN, SMALL_TOKEN, NOLOCK_TOKEN, RAISE_TOKEN, *SCHEMES_TOKENS)
+SECRETS = (TOKEN, OLD_TOKEN, SMALL_TOKEN, NOLOCK_TOKEN, RAISE_TOKEN, *SCHEMES_TOKENS,
+           PERSIST_TOKEN, DUP_TOKEN, *ODD_TOKENS, FLOATS_TOKEN)
 
 
 def _lua_list(values):
@@ -80,12 +102,42 @@ Component "{RAISE}" "muc"
 
 Component "{OTHER}" "muc"
     muc_room_locking = false
+
+Component "{PERSIST}" "muc"
+    modules_enabled = {{ "http_muc_kick" }}
+    muc_room_locking = false
+    muc_room_default_persistent = true
+    http_muc_kick_authorization_header = "{PERSIST_TOKEN}"
+
+Component "{DUP}" "muc"
+    modules_enabled = {{ "http_muc_kick" }}
+    muc_room_locking = false
+    http_muc_kick_authorization_header = {_lua_list([DUP_TOKEN, DUP_TOKEN])}
+
+Component "{ODD}" "muc"
+    modules_enabled = {{ "http_muc_kick" }}
+    muc_room_locking = false
+    http_muc_kick_authorization_header = {_lua_list(ODD_TOKENS)}
+
+Component "{FLOATS}" "muc"
+    modules_enabled = {{ "http_muc_kick" }}
+    muc_room_locking = false
+    http_muc_kick_authorization_header = "{FLOATS_TOKEN}"
+    http_muc_kick_max_body_size = {FLOATS_BODY_SIZE[0]}
+    http_muc_kick_max_auth_failures = {FLOATS_FAILURES[0]}
 ''']
     for host, value in REFUSED.items():
         option = "" if value is None else f"\n    http_muc_kick_authorization_header = {value}"
         parts.append(f'''
 Component "{host}" "muc"
     modules_enabled = {{ "http_muc_kick" }}{option}
+''')
+    for host, (option, value) in REFUSED_NUMBERS.items():
+        parts.append(f'''
+Component "{host}" "muc"
+    modules_enabled = {{ "http_muc_kick" }}
+    http_muc_kick_authorization_header = "{REFUSED_NUMBERS_TOKEN}"
+    {option} = {value}
 ''')
     return "".join(parts)
 
