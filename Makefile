@@ -67,10 +67,9 @@ test: deps lint test-rust test-lua test-e2e test-e2e-13
 test-rust:
 	cargo test --no-default-features
 
-# The busted specs under every Lua, each with its own build (scripts/busted-helper.lua picks it).
+# The busted specs under every Lua, each with its own build (.busted's helper picks it).
 test-lua: deps builds
-	@for lua in $(LUAS); do echo "busted under lua$${lua#lua}"; \
-		busted --lua=lua$${lua#lua} --helper=scripts/busted-helper.lua spec || exit 1; done
+	@for lua in $(LUAS); do echo "busted under lua$${lua#lua}"; busted --lua=lua$${lua#lua} spec || exit 1; done
 
 test-e2e: deps stage rock builds
 	$(PYTHON) -m pytest -q spec/e2e
