@@ -1,4 +1,4 @@
--- busted --helper for `make test-lua`: `require "http_muc_kick_core"` loads the build made for
+-- busted helper (named in .busted): `require "http_muc_kick_core"` loads the build made for
 -- the Lua busted runs under (target/lua5.x or target/luajit), whatever package.cpath says.
 local lua = package.loaded.jit and "luajit" or "lua" .. _VERSION:match("5%.%d");
 local path = ("target/%s/release/libhttp_muc_kick_core.so"):format(lua);
