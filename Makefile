@@ -47,7 +47,8 @@ install: $(LIB)
 	install -m 755 $(LIB) "$(MODULE_DIR)/http_muc_kick_core-$(LUA_NAME).so"
 	rm -f "$(MODULE_DIR)/http_muc_kick_core.so"
 
-# A binary rock for `prosodyctl install ./FILE.rock`: the rockspec builds (cargo) and installs
+# A binary rock for `prosodyctl install /abs/path/FILE.rock` (prosodyctl runs in Prosody's data
+# dir, so a relative path is not found): the rockspec builds (cargo) and installs
 # into a scratch tree, then luarocks packs what it installed. Named for the platform: it holds
 # a compiled library (luarocks would say "all", as the library sits beside the Lua file).
 rock:
@@ -57,7 +58,7 @@ rock:
 	luarocks --lua-version=$(LUA) --tree=$(ROCK_DIR)/tree make $(ROCKSPEC)
 	cd $(ROCK_DIR) && luarocks --lua-version=$(LUA) --tree=tree pack mod_http_muc_kick
 	cd $(ROCK_DIR) && for rock in *.all.rock; do mv "$$rock" "$${rock%.all.rock}.linux-$$(uname -m).rock"; done
-	@echo "Built $$(ls $(ROCK_DIR)/*.rock): install it with prosodyctl install ./FILE.rock"
+	@echo "Built $$(ls $(ROCK_DIR)/*.rock): install it with sudo prosodyctl install /absolute/path/to/it.rock"
 
 stage:
 	@$(MAKE) --no-print-directory install PLUGIN_DIR=$(STAGE)
