@@ -1,5 +1,5 @@
 -- Built from a checkout: `luarocks make` (needs cargo) installs the module from source, and
--- `make rock` packs the result as a binary rock that `prosodyctl install ./FILE.rock` installs
+-- `make rock` packs the result as a binary rock that `prosodyctl install /path/to/FILE.rock` installs
 -- without a Rust toolchain. Both put mod_http_muc_kick.lua and the library built for the Lua
 -- luarocks runs into share/lua/5.x/mod_http_muc_kick/, where Prosody finds the module.
 rockspec_format = "3.0"
