@@ -37,13 +37,13 @@ builds:
 	@for lua in $(LUAS); do $(MAKE) --no-print-directory build LUA=$$lua || exit 1; done
 
 # Rebuilt when a source changed, so `make build` then `sudo make install` needs no cargo for root.
-$(LIB): Cargo.toml Cargo.lock $(wildcard src/*.rs)
+$(LIB): Cargo.toml Cargo.lock $(shell find src -name '*.rs')
 	@$(MAKE) --no-print-directory build
 
-# SPEC.md's layout: PLUGIN_DIR/mod_http_muc_kick/{mod_http_muc_kick.lua, http_muc_kick_core-lua5.x.so}
+# SPEC.md's layout: PLUGIN_DIR/mod_http_muc_kick/{mod_http_muc_kick.lua, *.lib.lua, http_muc_kick_core-lua5.x.so}
 install: $(LIB)
 	install -d "$(MODULE_DIR)"
-	install -m 644 lua/mod_http_muc_kick.lua "$(MODULE_DIR)/"
+	install -m 644 lua/mod_http_muc_kick.lua $(wildcard lua/*.lib.lua) "$(MODULE_DIR)/"
 	install -m 755 $(LIB) "$(MODULE_DIR)/http_muc_kick_core-$(LUA_NAME).so"
 	rm -f "$(MODULE_DIR)/http_muc_kick_core.so"
 

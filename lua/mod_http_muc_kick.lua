@@ -47,6 +47,8 @@ end
 local decide, kicked_body = kicker.decide, kicker.kicked_body;
 local get_room_from_jid = module:depends("muc").get_room_from_jid;
 module:depends("http");
+local bans = module:require("bans"); -- ban, unban, timed lifts and their storage
+local occupants = module:require("occupants"); -- which live rooms an account is in
 
 local requests_by_status = module:metric("counter", "requests", "",
 	"HTTP kick requests, by response status", { "status" });
@@ -84,6 +86,11 @@ local function refuse_with(request, refusal, detail)
 	return refuse(request, refusal.status, refusal.body, refusal.message, nil, detail);
 end
 
+local function room_refused(request, condition, detail)
+	local status, body, message = kicker.room_refused(tostring(condition));
+	return refuse(request, status, body, message, nil, detail);
+end
+
 -- Client text in a log line: quoted, on one line, and formatted only if the line is written.
 local quoted_mt = { __tostring = function (self)
 	return self.label .. (("%q"):format(self.text):gsub("\\\n", "\\n"));
@@ -99,10 +106,10 @@ local function prep(address)
 	return jid.join(node, host, resource);
 end
 
--- room JID and target prepared, or nil, nil, the refusal.
+-- room JID (nil for every room) and target prepared, or nil, nil, the refusal.
 local function prepare(request, kind, muc, target)
-	local room_jid = prep(muc);
-	if not room_jid then return nil, nil, refuse_with(request, fixed.invalid_muc); end
+	local room_jid = muc and prep(muc);
+	if muc and not room_jid then return nil, nil, refuse_with(request, fixed.invalid_muc); end
 	if kind == "nickname" then
 		target = resourceprep(target);
 		if not target or target == "" then return nil, nil, refuse_with(request, fixed.invalid_nickname); end
@@ -111,56 +118,98 @@ local function prepare(request, kind, muc, target)
 		if not target then return nil, nil, refuse_with(request, fixed.invalid_jid); end
 	end
 	-- mod_muc would restore this component's persistent room of the same node for any host.
-	if jid.host(room_jid) ~= module.host then
+	if muc and jid.host(room_jid) ~= module.host then
 		return nil, nil, refuse_with(request, fixed.room_not_found, room_jid);
 	end
 	return room_jid, target;
 end
 
--- The room: everything here was checked by the library or by prepare().
+-- The rooms: everything here was checked by the library or by prepare().
 
-local function find_occupants(room, kind, room_jid, target)
+local function find_occupants(room, kind, target)
 	if kind == "nickname" then
-		return { room:get_occupant_by_nick(room_jid .. "/" .. target) };
+		return { room:get_occupant_by_nick(room.jid .. "/" .. target) };
 	elseif jid.resource(target) then
 		return { room:get_occupant_by_nick(room:get_occupant_jid(target)) };
 	end
 	local found = {};
 	for _, occupant in room:each_occupant() do
-		if occupant.bare_jid == target then
-			found[#found + 1] = occupant;
-		end
+		if occupant.bare_jid == target then found[#found + 1] = occupant; end
 	end
 	return found;
 end
 
-local function kick_as_asked(request, kind, room_jid, target, reason, prepared)
+-- The nicknames kicked out of room, or nil and the condition the room refused with.
+local function kick_from(request, room, kind, target, reason)
+	local kicked = {};
+	for _, occupant in ipairs(find_occupants(room, kind, target)) do
+		local done, _, condition = room:set_role(true, occupant.nick, "none", reason);
+		local nick = occupant.nick:sub(#room.jid + 2);
+		if done then
+			kicked[#kicked + 1] = nick;
+			module:log("info", "Kicked %s (%s) from %s, %s, on request from %s",
+				nick, occupant.bare_jid, room.jid, logged_reason(reason), request.ip);
+		elseif condition ~= "item-not-found" then
+			return nil, ("%s (%s in %s)"):format(condition, nick, room.jid);
+		end
+	end
+	kicked_occupants:add(#kicked);
+	return kicked;
+end
+
+local function kick(request, room, kind, target, reason)
+	local kicked, refused = kick_from(request, room, kind, target, reason);
+	if not kicked then return refuse_with(request, fixed.forbidden, refused); end
+	if not kicked[1] then return refuse_with(request, fixed.occupant_not_found, target .. " in " .. room.jid); end
+	return respond(200, kicked_body(room.jid, unpack(kicked)));
+end
+
+local function ban(request, room, kind, target, reason, seconds)
+	local account = target;
+	if kind == "nickname" then
+		local occupant = room:get_occupant_by_nick(room.jid .. "/" .. target);
+		if not occupant then return refuse_with(request, fixed.occupant_not_found, target .. " in " .. room.jid); end
+		account = occupant.bare_jid;
+	end
+	account = jid.bare(account);
+	local ends = seconds ~= true and os.time() + seconds or nil;
+	local kicked, condition = bans.ban(room, account, reason, ends, request.ip);
+	if not kicked then return room_refused(request, condition, account .. " in " .. room.jid); end
+	kicked_occupants:add(#kicked);
+	return respond(200, kicker.banned_body(room.jid, account, ends, unpack(kicked)));
+end
+
+local function unban(request, room, account)
+	account = jid.bare(account);
+	local done, condition = bans.unban(room, account, request.ip);
+	if done then return respond(200, kicker.unbanned_body(room.jid, account)); end
+	if condition == "item-not-found" then return refuse_with(request, fixed.not_banned, account .. " in " .. room.jid); end
+	return room_refused(request, condition, account .. " in " .. room.jid);
+end
+
+local function kick_everywhere(request, target, reason)
+	local rooms = {};
+	for _, room in ipairs(occupants.rooms_of(jid.bare(target))) do
+		local kicked, refused = kick_from(request, room, "jid", target, reason);
+		if not kicked then return refuse_with(request, fixed.forbidden, refused); end
+		if kicked[1] then rooms[#rooms + 1] = { muc = room.jid; kicked = kicked }; end
+	end
+	if not rooms[1] then return refuse_with(request, fixed.occupant_not_found, target .. " in any room"); end
+	return respond(200, kicker.rooms_body(rooms));
+end
+
+local function act(request, kind, room_jid, target, reason, prepared, seconds)
 	if not prepared then
 		local refusal;
 		room_jid, target, refusal = prepare(request, kind, room_jid, target);
 		if refusal then return refusal; end
 	end
+	if kind == "everywhere" then return kick_everywhere(request, target, reason); end
 	local room = get_room_from_jid(room_jid);
 	if not room then return refuse_with(request, fixed.room_not_found, room_jid); end
-
-	local kicked = {};
-	for _, occupant in ipairs(find_occupants(room, kind, room_jid, target)) do
-		local done, _, condition = room:set_role(true, occupant.nick, "none", reason);
-		local nick = occupant.nick:sub(#room_jid + 2);
-		if done then
-			kicked[#kicked + 1] = nick;
-			module:log("info", "Kicked %s (%s) from %s, %s, on request from %s",
-				nick, occupant.bare_jid, room_jid, logged_reason(reason), request.ip);
-		elseif condition ~= "item-not-found" then
-			return refuse_with(request, fixed.forbidden, ("%s (%s in %s)"):format(condition, nick, room_jid));
-		end
-	end
-	if not kicked[1] then
-		return refuse_with(request, fixed.occupant_not_found, kind == "nickname" and room_jid .. "/" .. target
-			or target .. " in " .. room_jid);
-	end
-	kicked_occupants:add(#kicked);
-	return respond(200, kicked_body(room_jid, unpack(kicked)));
+	if kind == "unban" then return unban(request, room, target); end
+	if seconds then return ban(request, room, kind, target, reason, seconds); end
+	return kick(request, room, kind, target, reason);
 end
 
 -- The handler, for every routed method: the library answers all but a valid POST.
@@ -168,13 +217,13 @@ end
 local function handle(event)
 	local request = event.request;
 	local headers = request.headers;
-	local outcome, a, b, c, d = decide(request.method, request.ip, headers.authorization,
+	local outcome, a, b, c, d, e = decide(request.method, request.ip, headers.authorization,
 		headers.transfer_encoding, request.body);
 	if outcome == "refuse" then
 		return refuse(request, a, b, c, d); -- status, body, message, retry_after
 	end
-	-- outcome is the kind of target; then room, target, reason, whether they are prepared
-	local done, response = xpcall(kick_as_asked, traceback, request, outcome, a, b, c, d);
+	-- outcome is the kind of request; then room, target, reason, whether prepared, ban
+	local done, response = xpcall(act, traceback, request, outcome, a, b, c, d, e);
 	if done then return response; end
 	module:log("error", "Kick of %s from %s (%s) requested by %s failed inside the server: %s",
 		quoted(b), quoted(a), logged_reason(c), request.ip, response);

@@ -17,7 +17,7 @@ describe("new()", function ()
 		assert.equal("function", type(kicker.decide));
 		assert.equal("function", type(kicker.kicked_body));
 		assert.equal('Bearer realm="muc.localhost"', fixed.www_authenticate);
-		for name, status in pairs({ room_not_found = 404, occupant_not_found = 404,
+		for name, status in pairs({ room_not_found = 404, occupant_not_found = 404, not_banned = 404,
 			forbidden = 403, internal_error = 500, invalid_muc = 400, invalid_jid = 400, invalid_nickname = 400 }) do
 			assert.equal(status, fixed[name].status, name);
 			assert.matches('^{"error":".+","condition":"[a-z-]+"}$', fixed[name].body);
@@ -92,6 +92,25 @@ describe("kicker.decide()", function ()
 			{ kicker.decide("POST", "192.0.2.1", SECRET, nil, '{"muc":"ROOM@muc.localhost","nickname":"Bob","reason":"bye"}') });
 		assert.same({ "jid", "r@muc.localhost", "bob@localhost/phone", nil, true },
 			{ kicker.decide("POST", "192.0.2.1", SECRET, nil, '{"muc":"r@muc.localhost","jid":"BOB@localhost/phone"}') });
+	end);
+
+	it("returns a ban as true (until lifted) or whole seconds, after the prepared flag", function ()
+		local kicker = new_kicker();
+		assert.same({ "nickname", "r@muc.localhost", "Bob", nil, true, true },
+			{ kicker.decide("POST", "192.0.2.1", SECRET, nil, '{"muc":"r@muc.localhost","nickname":"Bob","ban":true}') });
+		local _, _, _, _, _, seconds = kicker.decide("POST", "192.0.2.1", SECRET, nil,
+			'{"muc":"r@muc.localhost","jid":"bob@localhost","ban":60}');
+		assert.equal(60, seconds);
+		assert.equal("integer", math.type and math.type(seconds) or "integer");
+	end);
+
+	it("returns an unban and a kick from every room as their own kinds", function ()
+		local kicker = new_kicker();
+		assert.same({ "unban", "r@muc.localhost", "bob@localhost", nil, true, nil },
+			{ kicker.decide("POST", "192.0.2.1", SECRET, nil, '{"muc":"r@muc.localhost","jid":"Bob@localhost","unban":true}') });
+		local everywhere = { kicker.decide("POST", "192.0.2.1", SECRET, nil, '{"jid":"bob@localhost/phone","reason":"x"}') };
+		assert.same({ "everywhere", nil, "bob@localhost/phone", "x", true, nil }, everywhere);
+		assert.equal(6, select("#", kicker.decide("POST", "192.0.2.1", SECRET, nil, '{"jid":"bob@localhost"}')));
 	end);
 
 	it("leaves to Prosody, as given, what the ASCII fast path is unsure of", function ()
@@ -196,6 +215,23 @@ describe("kicker.kicked_body()", function ()
 		local kicker = new_kicker();
 		assert.equal('{"muc":"r@m","kicked":["Bob","a\\"b","Ｂ"]}', kicker.kicked_body("r@m", "Bob", 'a"b', "Ｂ"));
 		assert.equal('{"muc":"r@m","kicked":[]}', kicker.kicked_body("r@m"));
+	end);
+
+	it("builds the bodies of a ban, an unban and a kick from every room", function ()
+		local kicker = new_kicker();
+		assert.equal('{"muc":"r@m","kicked":["Bob"],"banned":"bob@h","until":"2025-11-25T03:04:05Z"}',
+			kicker.banned_body("r@m", "bob@h", 1764039845, "Bob"));
+		assert.equal('{"muc":"r@m","kicked":[],"banned":"bob@h","until":null}', kicker.banned_body("r@m", "bob@h", nil));
+		assert.equal('{"muc":"r@m","unbanned":"bob@h"}', kicker.unbanned_body("r@m", "bob@h"));
+		assert.equal('{"rooms":[{"muc":"a@m","kicked":["B"]},{"muc":"b@m","kicked":["B","C"]}]}',
+			kicker.rooms_body({ { muc = "a@m", kicked = { "B" } }, { muc = "b@m", kicked = { "B", "C" } } }));
+	end);
+
+	it("builds the 403 of a refused affiliation change with Prosody's condition", function ()
+		local status, body, message = new_kicker().room_refused("not-acceptable");
+		assert.equal(403, status);
+		assert.equal('{"error":"The room refused the change: not-acceptable","condition":"forbidden"}', body);
+		assert.equal("The room refused the change: not-acceptable", message);
 	end);
 
 	it("replaces bytes that are not UTF-8, so the JSON stays valid", function ()

@@ -59,6 +59,28 @@ pub enum KickError {
         /// The missing field.
         field: &'static str,
     },
+    /// A field's value is of the right JSON type family but not one it accepts (400).
+    #[error("Field `{field}` must be {expected}")]
+    InvalidValue {
+        /// The field.
+        field: &'static str,
+        /// What it accepts.
+        expected: &'static str,
+    },
+    /// A field was given beside one it cannot go with (400).
+    #[error("Field `{field}` cannot be given with `{with}`")]
+    NotWith {
+        /// The field that must go.
+        field: &'static str,
+        /// The field it cannot go with.
+        with: &'static str,
+    },
+    /// A field that acts on one room was given without `muc` (400).
+    #[error("Field `{field}` needs `muc`: it acts on one room")]
+    NeedsRoom {
+        /// The field.
+        field: &'static str,
+    },
     /// Neither or both of `nickname` and `jid` were given (400).
     #[error("Give exactly one of `nickname` and `jid`")]
     TargetAmbiguous,
@@ -97,6 +119,15 @@ pub enum KickError {
     /// The MUC refused the kick for a reason other than a missing occupant (403).
     #[error("The room refused the kick")]
     Forbidden,
+    /// The room refused an affiliation change, e.g. to ban its last owner (403).
+    #[error("The room refused the change: {condition}")]
+    RoomRefused {
+        /// Prosody's error condition.
+        condition: String,
+    },
+    /// An unban for an account that is not banned in the room (404).
+    #[error("That account is not banned in the room")]
+    NotBanned,
     /// A fault inside the server (500); the cause is logged, not sent.
     #[error("Internal error")]
     Internal,
@@ -124,12 +155,18 @@ impl KickError {
             | Self::DuplicateField { .. }
             | Self::WrongType { .. }
             | Self::MissingField { .. }
+            | Self::InvalidValue { .. }
+            | Self::NotWith { .. }
+            | Self::NeedsRoom { .. }
             | Self::TargetAmbiguous
             | Self::InvalidJid { .. }
             | Self::InvalidNickname { .. }
             | Self::InvalidReason { .. } => 400,
-            Self::RoomNotFound | Self::RoomElsewhere { .. } | Self::OccupantNotFound => 404,
-            Self::Forbidden => 403,
+            Self::RoomNotFound
+            | Self::RoomElsewhere { .. }
+            | Self::OccupantNotFound
+            | Self::NotBanned => 404,
+            Self::Forbidden | Self::RoomRefused { .. } => 403,
             Self::Internal => 500,
         }
     }

@@ -8,7 +8,7 @@ use crate::error::{ConfigError, KickError};
 use crate::jid;
 use crate::lockout::{self, Lockout};
 use crate::prep;
-use crate::request::{self, KickRequest, Target};
+use crate::request::{self, Action, KickRequest, Target};
 use crate::response;
 
 /// Default for `http_muc_kick_max_body_size`.
@@ -46,11 +46,12 @@ pub struct HttpRequest<'a> {
 
 /// Refusals decided on the Prosody side (room and occupant lookups, preparation, the kick),
 /// named for the Lua glue. Their bodies never change, so they are built once.
-pub fn prosody_side_refusals() -> [(&'static str, KickError); 7] {
+pub fn prosody_side_refusals() -> [(&'static str, KickError); 8] {
     let prep = "Prosody's JID preparation (RFC 7622) refused it";
     [
         ("room_not_found", KickError::RoomNotFound),
         ("occupant_not_found", KickError::OccupantNotFound),
+        ("not_banned", KickError::NotBanned),
         ("forbidden", KickError::Forbidden),
         ("internal_error", KickError::Internal),
         (
@@ -158,32 +159,64 @@ impl Kicker {
 
     /// `kick` with its room and target in prepared form when the fast path is certain of every
     /// part; else as it was, for Prosody. Only a request Prosody would find valid can be 404.
-    fn prepare<'a>(&self, kick: KickRequest<'a>) -> Result<KickRequest<'a>, KickError> {
-        let Some(room) = PreparedRoom::of(&kick.room, &self.host) else {
-            return Ok(kick);
-        };
-        let target = match kick.target {
-            Target::Nickname(nickname) if prep::resourceprep(&nickname).is_some() => {
-                Target::Nickname(nickname)
-            }
-            Target::Jid(ref real_jid) => match prep::jid(real_jid) {
-                Some(prepared) => Target::Jid(Cow::Owned(prepared)),
-                None => return Ok(kick),
+    fn prepare<'a>(&self, request: KickRequest<'a>) -> Result<KickRequest<'a>, KickError> {
+        Ok(match self.prepared(&request.action)? {
+            Some(action) => KickRequest {
+                prepared: true,
+                action,
             },
-            Target::Nickname(_) => return Ok(kick),
+            None => request,
+        })
+    }
+
+    /// `action` with every JID prepared, or `None` where the fast path is unsure of one. The
+    /// room is looked at last: a room on another host is 404 only when the rest is valid.
+    fn prepared<'a>(&self, action: &Action<'a>) -> Result<Option<Action<'a>>, KickError> {
+        Ok(match action {
+            Action::Kick {
+                room,
+                target,
+                reason,
+                ban,
+            } => {
+                let Some(target) = prepared_target(target) else {
+                    return Ok(None);
+                };
+                self.prepared_room(room)?.map(|room| Action::Kick {
+                    room,
+                    target,
+                    reason: reason.clone(),
+                    ban: *ban,
+                })
+            }
+            Action::Unban { room, jid } => {
+                let Some(jid) = prepared_jid(jid) else {
+                    return Ok(None);
+                };
+                self.prepared_room(room)?
+                    .map(|room| Action::Unban { room, jid })
+            }
+            Action::KickEverywhere { jid, reason } => {
+                prepared_jid(jid).map(|jid| Action::KickEverywhere {
+                    jid,
+                    reason: reason.clone(),
+                })
+            }
+        })
+    }
+
+    /// The prepared room JID; `None` where the fast path is unsure, 404 when on another host.
+    fn prepared_room<'a>(&self, room: &Cow<'a, str>) -> Result<Option<Cow<'a, str>>, KickError> {
+        let Some(prepared) = PreparedRoom::of(room, &self.host) else {
+            return Ok(None);
         };
-        let room_jid = room.changed.map_or(kick.room, Cow::Owned);
-        if !room.on_host {
+        let room = prepared.changed.map_or_else(|| room.clone(), Cow::Owned);
+        if !prepared.on_host {
             return Err(KickError::RoomElsewhere {
-                room: room_jid.into_owned(),
+                room: room.into_owned(),
             });
         }
-        Ok(KickRequest {
-            prepared: true,
-            room: room_jid,
-            target,
-            reason: kick.reason,
-        })
+        Ok(Some(room))
     }
 
     /// The JSON body for `err`; the fixed ones are built once, at load.
@@ -202,6 +235,19 @@ impl Kicker {
     pub fn challenge(&self) -> &str {
         self.authorizer.challenge()
     }
+}
+
+fn prepared_target<'a>(target: &Target<'a>) -> Option<Target<'a>> {
+    match target {
+        Target::Nickname(nickname) => {
+            prep::resourceprep(nickname).map(|_| Target::Nickname(nickname.clone()))
+        }
+        Target::Jid(real_jid) => prepared_jid(real_jid).map(Target::Jid),
+    }
+}
+
+fn prepared_jid<'a>(real_jid: &str) -> Option<Cow<'a, str>> {
+    prep::jid(real_jid).map(Cow::Owned)
 }
 
 /// A bare room JID prepared by the fast path.

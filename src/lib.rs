@@ -20,4 +20,4 @@ mod lua_module;
 
 pub use error::{ConfigError, KickError};
 pub use kicker::{HttpRequest, Kicker, Settings};
-pub use request::{KickRequest, Target};
+pub use request::{Action, Ban, KickRequest, Target};

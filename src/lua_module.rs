@@ -7,10 +7,11 @@ mod crossing;
 
 use std::cell::UnsafeCell;
 
-use mlua::{BorrowedStr, Function, Lua, Table, Value, ffi};
+use mlua::{BorrowedStr, Function, Lua, Table, Value, Variadic, ffi};
 
-use crate::error::ConfigError;
+use crate::error::{ConfigError, KickError};
 use crate::kicker::{self, Kicker, Settings};
+use crate::response;
 
 use crossing::Crossing;
 
@@ -69,6 +70,10 @@ fn per_request_calls(lua: &Lua, kicker: Kicker) -> mlua::Result<Table> {
         "kicked_body",
         make_closure(lua, &owner, pointer, crossing::kicked_body)?,
     )?;
+    calls.set("banned_body", lua.create_function(banned_body)?)?;
+    calls.set("unbanned_body", lua.create_function(unbanned_body)?)?;
+    calls.set("rooms_body", lua.create_function(rooms_body)?)?;
+    calls.set("room_refused", lua.create_function(room_refused)?)?;
     Ok(calls)
 }
 
@@ -145,6 +150,47 @@ fn number(value: Value) -> Option<f64> {
         ),
         _ => Some(f64::NAN),
     }
+}
+
+/// `banned_body(room, banned, until|nil, nickname, ...)`: the 200 body of a ban; `until` is a
+/// Unix time.
+fn banned_body(
+    _: &Lua,
+    (room, banned, until, nicknames): (
+        BorrowedStr,
+        BorrowedStr,
+        Option<i64>,
+        Variadic<BorrowedStr>,
+    ),
+) -> mlua::Result<String> {
+    let nicknames: Vec<&str> = nicknames.iter().map(|n| n.as_ref()).collect();
+    Ok(response::banned_body(&room, &nicknames, &banned, until))
+}
+
+/// `unbanned_body(room, unbanned)`: the 200 body of an unban.
+fn unbanned_body(_: &Lua, (room, unbanned): (BorrowedStr, BorrowedStr)) -> mlua::Result<String> {
+    Ok(response::unbanned_body(&room, &unbanned))
+}
+
+/// `rooms_body({ { muc = room, kicked = { nickname, ... } }, ... })`: the 200 body of a kick
+/// from every room.
+fn rooms_body(_: &Lua, rooms: Vec<Table>) -> mlua::Result<String> {
+    let rooms = rooms
+        .iter()
+        .map(|room| {
+            Ok((
+                room.get::<String>("muc")?,
+                room.get::<Vec<String>>("kicked")?,
+            ))
+        })
+        .collect::<mlua::Result<Vec<_>>>()?;
+    Ok(response::rooms_body(&rooms))
+}
+
+/// `room_refused(condition)` → `status, body, message`: the 403 of a refused affiliation change.
+fn room_refused(_: &Lua, condition: String) -> mlua::Result<(u16, String, String)> {
+    let err = KickError::RoomRefused { condition };
+    Ok((err.status(), response::error_body(&err), err.to_string()))
 }
 
 /// A Lua string, or nil.

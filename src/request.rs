@@ -12,21 +12,59 @@ use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use crate::error::KickError;
 use crate::jid;
 
-/// A request that passed every check the core can make; what is left needs Prosody (the room,
-/// its occupants, and stringprep where the core's ASCII fast path was not certain). Strings
+/// A request that passed every check the core can make; what is left needs Prosody (the rooms,
+/// their occupants, and stringprep where the core's ASCII fast path was not certain). Strings
 /// borrow from the body unless JSON escapes or preparation forced a copy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KickRequest<'a> {
-    /// Whether `room` and the target are in Prosody's prepared form (RFC 7622) and the room is
-    /// on this component; when false they are as given, for Prosody to prepare and check.
+    /// Whether every JID in `action` is in Prosody's prepared form (RFC 7622) and its room on
+    /// this component; when false they are as given, for Prosody to prepare and check.
     pub prepared: bool,
-    /// The room's bare JID.
-    pub room: Cow<'a, str>,
-    /// Who to kick.
-    pub target: Target<'a>,
-    /// The reason to show the room; `None` when absent or empty.
-    pub reason: Option<Cow<'a, str>>,
+    /// What to do.
+    pub action: Action<'a>,
 }
+
+/// What a request asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action<'a> {
+    /// Kick `target` out of `room`; with `ban`, keep its account out.
+    Kick {
+        /// The room's bare JID.
+        room: Cow<'a, str>,
+        /// Who to kick.
+        target: Target<'a>,
+        /// The reason to show the room; `None` when absent or empty.
+        reason: Option<Cow<'a, str>>,
+        /// Whether and how long the account is banned after the kick.
+        ban: Option<Ban>,
+    },
+    /// Lift the ban of `jid`'s account in `room`.
+    Unban {
+        /// The room's bare JID.
+        room: Cow<'a, str>,
+        /// The account, as given (a full JID stands for its bare JID).
+        jid: Cow<'a, str>,
+    },
+    /// Kick `jid` (every session of a bare JID, or one full JID's) from every room.
+    KickEverywhere {
+        /// The real JID.
+        jid: Cow<'a, str>,
+        /// The reason to show the rooms; `None` when absent or empty.
+        reason: Option<Cow<'a, str>>,
+    },
+}
+
+/// How long a ban lasts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ban {
+    /// Until an unban lifts it.
+    UntilLifted,
+    /// This many seconds, from 1 to [`MAX_BAN_SECONDS`].
+    Seconds(u32),
+}
+
+/// The longest timed ban: a year.
+pub const MAX_BAN_SECONDS: u32 = 31_536_000;
 
 /// The occupant(s) to kick.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,65 +95,165 @@ pub fn parse(body: &[u8]) -> Result<KickRequest<'_>, KickError> {
     fields.validate()
 }
 
-/// One known field: whether it appeared, and its string value if it was not null.
-#[derive(Default)]
-struct Slot<'a> {
+/// One known field: whether it appeared, and its value if it was not null.
+struct Slot<T> {
     seen: bool,
-    value: Option<Cow<'a, str>>,
+    value: Option<T>,
+}
+
+impl<T> Default for Slot<T> {
+    fn default() -> Self {
+        Self {
+            seen: false,
+            value: None,
+        }
+    }
 }
 
 /// The known fields of the body, before validation.
 #[derive(Default)]
 struct Fields<'a> {
-    muc: Slot<'a>,
-    nickname: Slot<'a>,
-    jid: Slot<'a>,
-    reason: Slot<'a>,
+    muc: Slot<Cow<'a, str>>,
+    nickname: Slot<Cow<'a, str>>,
+    jid: Slot<Cow<'a, str>>,
+    reason: Slot<Cow<'a, str>>,
+    ban: Slot<Json<'a>>,
+    unban: Slot<Json<'a>>,
+}
+
+/// A known field's slot: text fields take strings, flags take any JSON value.
+enum SlotRef<'s, 'a> {
+    Text(&'s mut Slot<Cow<'a, str>>),
+    Flag(&'s mut Slot<Json<'a>>),
 }
 
 impl<'a> Fields<'a> {
-    fn slot(&mut self, key: &str) -> Option<(&'static str, &mut Slot<'a>)> {
-        match key {
-            "muc" => Some(("muc", &mut self.muc)),
-            "nickname" => Some(("nickname", &mut self.nickname)),
-            "jid" => Some(("jid", &mut self.jid)),
-            "reason" => Some(("reason", &mut self.reason)),
-            _ => None,
-        }
+    fn slot(&mut self, key: &str) -> Option<(&'static str, SlotRef<'_, 'a>)> {
+        Some(match key {
+            "muc" => ("muc", SlotRef::Text(&mut self.muc)),
+            "nickname" => ("nickname", SlotRef::Text(&mut self.nickname)),
+            "jid" => ("jid", SlotRef::Text(&mut self.jid)),
+            "reason" => ("reason", SlotRef::Text(&mut self.reason)),
+            "ban" => ("ban", SlotRef::Flag(&mut self.ban)),
+            "unban" => ("unban", SlotRef::Flag(&mut self.unban)),
+            _ => return None,
+        })
     }
 
     fn validate(self) -> Result<KickRequest<'a>, KickError> {
-        let room = self
-            .muc
-            .value
-            .ok_or(KickError::MissingField { field: "muc" })?;
-        check_room_jid(&room)?;
-        let target = match (self.nickname.value, self.jid.value) {
-            (Some(nickname), None) => {
-                check_nickname(&nickname)?;
-                Target::Nickname(nickname)
+        let ban = ban(self.ban.value)?;
+        let unban = unban(self.unban.value)?;
+        let reason = self.reason.value;
+        let action = match (self.muc.value, unban) {
+            (Some(room), true) => {
+                let not_with = |field| KickError::NotWith {
+                    field,
+                    with: "unban",
+                };
+                if self.nickname.value.is_some() {
+                    return Err(not_with("nickname"));
+                }
+                if reason.is_some() {
+                    return Err(not_with("reason"));
+                }
+                if ban.is_some() {
+                    return Err(not_with("ban"));
+                }
+                check_room_jid(&room)?;
+                let jid = self
+                    .jid
+                    .value
+                    .ok_or(KickError::MissingField { field: "jid" })?;
+                check_jid(&jid)?;
+                Action::Unban { room, jid }
             }
-            (None, Some(real_jid)) => {
-                jid::split(&real_jid).map_err(|reason| KickError::InvalidJid {
-                    field: "jid",
-                    reason,
-                })?;
-                Target::Jid(real_jid)
+            (None, true) => return Err(KickError::NeedsRoom { field: "unban" }),
+            (None, false) if ban.is_some() => return Err(KickError::NeedsRoom { field: "ban" }),
+            (None, false) => match (self.nickname.value, self.jid.value) {
+                (None, Some(jid)) => {
+                    check_jid(&jid)?;
+                    Action::KickEverywhere {
+                        jid,
+                        reason: check_reason(reason)?,
+                    }
+                }
+                _ => return Err(KickError::MissingField { field: "muc" }),
+            },
+            (Some(room), false) => {
+                check_room_jid(&room)?;
+                let target = match (self.nickname.value, self.jid.value) {
+                    (Some(nickname), None) => {
+                        check_nickname(&nickname)?;
+                        Target::Nickname(nickname)
+                    }
+                    (None, Some(jid)) => {
+                        check_jid(&jid)?;
+                        Target::Jid(jid)
+                    }
+                    _ => return Err(KickError::TargetAmbiguous),
+                };
+                Action::Kick {
+                    room,
+                    target,
+                    reason: check_reason(reason)?,
+                    ban,
+                }
             }
-            _ => return Err(KickError::TargetAmbiguous),
         };
-        let reason = self.reason.value.filter(|r| !r.is_empty());
-        if let Some(c) = reason.as_deref().and_then(first_non_xml_char) {
-            return Err(KickError::InvalidReason {
-                code_point: u32::from(c),
-            });
-        }
         Ok(KickRequest {
             prepared: false,
-            room,
-            target,
+            action,
+        })
+    }
+}
+
+/// `ban`: `true` or a whole number of seconds in range; `false` and `null` are absent.
+fn ban(value: Option<Json<'_>>) -> Result<Option<Ban>, KickError> {
+    let invalid = KickError::InvalidValue {
+        field: "ban",
+        expected: "true or a whole number of seconds from 1 to 31536000",
+    };
+    match value {
+        None | Some(Json::Bool(false)) => Ok(None),
+        Some(Json::Bool(true)) => Ok(Some(Ban::UntilLifted)),
+        Some(Json::Number(n))
+            if n.fract() == 0.0 && (1.0..=f64::from(MAX_BAN_SECONDS)).contains(&n) =>
+        {
+            Ok(Some(Ban::Seconds(n as u32)))
+        }
+        Some(_) => Err(invalid),
+    }
+}
+
+/// `unban`: `true`; `false` and `null` are absent.
+fn unban(value: Option<Json<'_>>) -> Result<bool, KickError> {
+    match value {
+        None | Some(Json::Bool(false)) => Ok(false),
+        Some(Json::Bool(true)) => Ok(true),
+        Some(_) => Err(KickError::InvalidValue {
+            field: "unban",
+            expected: "true",
+        }),
+    }
+}
+
+fn check_jid(real_jid: &str) -> Result<(), KickError> {
+    jid::split(real_jid)
+        .map(|_| ())
+        .map_err(|reason| KickError::InvalidJid {
+            field: "jid",
             reason,
         })
+}
+
+/// The reason, `None` when empty; refused when XML cannot carry it.
+fn check_reason(reason: Option<Cow<'_, str>>) -> Result<Option<Cow<'_, str>>, KickError> {
+    let reason = reason.filter(|r| !r.is_empty());
+    match reason.as_deref().and_then(first_non_xml_char) {
+        Some(c) => Err(KickError::InvalidReason {
+            code_point: u32::from(c),
+        }),
+        None => Ok(reason),
     }
 }
 
@@ -182,16 +320,29 @@ impl<'de> Visitor<'de> for TopLevelVisitor {
             let Some((field, slot)) = fields.slot(&key) else {
                 continue;
             };
-            if slot.seen {
-                problem.get_or_insert(KickError::DuplicateField { field });
-            }
-            slot.seen = true;
-            match value {
-                Json::Text(text) => slot.value = Some(text),
-                Json::Null => {}
-                Json::Other(found) => {
-                    problem.get_or_insert(KickError::WrongType { field, found });
+            let seen = match slot {
+                SlotRef::Text(slot) => {
+                    match value {
+                        Json::Text(text) => slot.value = Some(text),
+                        Json::Null => {}
+                        other => {
+                            problem.get_or_insert(KickError::WrongType {
+                                field,
+                                found: other.kind(),
+                            });
+                        }
+                    }
+                    std::mem::replace(&mut slot.seen, true)
                 }
+                SlotRef::Flag(slot) => {
+                    if !matches!(value, Json::Null) {
+                        slot.value = Some(value);
+                    }
+                    std::mem::replace(&mut slot.seen, true)
+                }
+            };
+            if seen {
+                problem.get_or_insert(KickError::DuplicateField { field });
             }
         }
         Ok(TopLevel(problem.map_or(Ok(fields), Err)))
@@ -231,11 +382,27 @@ fn not_an_object<'a>(found: &'static str) -> TopLevel<'a> {
     TopLevel(Err(KickError::NotAnObject { found }))
 }
 
-/// Any JSON value, fully parsed (strings decoded and checked) but kept only when it is text.
+/// Any JSON value, fully parsed (strings decoded and checked); kept when it is text, a boolean
+/// or a number, for the fields that take those.
 enum Json<'a> {
     Text(Cow<'a, str>),
     Null,
+    Bool(bool),
+    Number(f64),
     Other(&'static str),
+}
+
+impl Json<'_> {
+    /// What kind of JSON value this is, for messages.
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::Text(_) => "a string",
+            Self::Null => "null",
+            Self::Bool(_) => "a boolean",
+            Self::Number(_) => "a number",
+            Self::Other(kind) => kind,
+        }
+    }
 }
 
 impl<'de> Deserialize<'de> for Json<'de> {
@@ -269,20 +436,20 @@ impl<'de> Visitor<'de> for JsonVisitor {
         Ok(Json::Null)
     }
 
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(Json::Other("a boolean"))
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Json::Bool(v))
     }
 
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(Json::Other("a number"))
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Json::Number(v as f64))
     }
 
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(Json::Other("a number"))
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Json::Number(v as f64))
     }
 
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(Json::Other("a number"))
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(Json::Number(v))
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {

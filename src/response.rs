@@ -20,6 +20,27 @@ struct KickedBody<'a, S: AsRef<str>> {
     kicked: &'a [S],
 }
 
+#[derive(Serialize)]
+struct BannedBody<'a, S: AsRef<str>> {
+    muc: &'a str,
+    #[serde(serialize_with = "serialize_strs")]
+    kicked: &'a [S],
+    banned: &'a str,
+    until: Option<String>,
+}
+
+#[derive(Serialize)]
+struct UnbannedBody<'a> {
+    muc: &'a str,
+    unbanned: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(bound(serialize = "S: AsRef<str>"))]
+struct RoomsBody<'a, S: AsRef<str>> {
+    rooms: Vec<KickedBody<'a, S>>,
+}
+
 fn serialize_strs<S: AsRef<str>, Z: serde::Serializer>(
     items: &&[S],
     z: Z,
@@ -41,6 +62,74 @@ pub fn kicked_body<S: AsRef<str>>(room: &str, nicknames: &[S]) -> String {
         muc: room,
         kicked: nicknames,
     })
+}
+
+/// `{"muc": "<room>", "kicked": [...], "banned": "<bare jid>", "until": "<RFC 3339>"|null}`;
+/// `until` is a Unix time in seconds, or `None` for a ban until lifted.
+pub fn banned_body<S: AsRef<str>>(
+    room: &str,
+    nicknames: &[S],
+    banned: &str,
+    until: Option<i64>,
+) -> String {
+    to_json(&BannedBody {
+        muc: room,
+        kicked: nicknames,
+        banned,
+        until: until.map(rfc3339),
+    })
+}
+
+/// `{"muc": "<room>", "unbanned": "<bare jid>"}`.
+pub fn unbanned_body(room: &str, unbanned: &str) -> String {
+    to_json(&UnbannedBody {
+        muc: room,
+        unbanned,
+    })
+}
+
+/// `{"rooms": [{"muc": "<room>", "kicked": [...]}, ...]}`.
+pub fn rooms_body<S: AsRef<str>>(rooms: &[(S, Vec<S>)]) -> String {
+    to_json(&RoomsBody {
+        rooms: rooms
+            .iter()
+            .map(|(room, kicked)| KickedBody {
+                muc: room.as_ref(),
+                kicked,
+            })
+            .collect(),
+    })
+}
+
+/// A Unix time in seconds as RFC 3339 UTC with whole seconds, e.g. `2026-11-25T03:04:05Z`.
+pub fn rfc3339(unix: i64) -> String {
+    let (days, second_of_day) = (unix.div_euclid(86_400), unix.rem_euclid(86_400));
+    let (year, month, day) = civil_from_days(days);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        second_of_day / 3600,
+        second_of_day % 3600 / 60,
+        second_of_day % 60
+    )
+}
+
+/// The proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's algorithm).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let shifted_month = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
+    let month = if shifted_month < 10 {
+        shifted_month + 3
+    } else {
+        shifted_month - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
 }
 
 fn to_json<T: Serialize>(value: &T) -> String {
@@ -69,6 +158,46 @@ mod tests {
             kicked_body::<&str>("r@m", &[]),
             r#"{"muc":"r@m","kicked":[]}"#
         );
+    }
+
+    #[test]
+    fn ban_bodies_have_until_as_rfc3339_or_null() {
+        assert_eq!(
+            banned_body("r@m", &["Bob"], "bob@h", Some(1_764_039_845)),
+            r#"{"muc":"r@m","kicked":["Bob"],"banned":"bob@h","until":"2025-11-25T03:04:05Z"}"#
+        );
+        assert_eq!(
+            banned_body::<&str>("r@m", &[], "bob@h", None),
+            r#"{"muc":"r@m","kicked":[],"banned":"bob@h","until":null}"#
+        );
+        assert_eq!(
+            unbanned_body("r@m", "bob@h"),
+            r#"{"muc":"r@m","unbanned":"bob@h"}"#
+        );
+    }
+
+    #[test]
+    fn rooms_body_lists_each_room_with_its_kicked() {
+        assert_eq!(
+            rooms_body(&[("a@m", vec!["Bob"]), ("b@m", vec!["B1", "B2"])]),
+            r#"{"rooms":[{"muc":"a@m","kicked":["Bob"]},{"muc":"b@m","kicked":["B1","B2"]}]}"#
+        );
+    }
+
+    #[test]
+    fn rfc3339_is_right_on_known_dates() {
+        for (unix, text) in [
+            (0, "1970-01-01T00:00:00Z"),
+            (951_782_400, "2000-02-29T00:00:00Z"),
+            (1_709_164_799, "2024-02-28T23:59:59Z"),
+            (1_709_164_800, "2024-02-29T00:00:00Z"),
+            (1_735_689_599, "2024-12-31T23:59:59Z"),
+            (4_102_444_800, "2100-01-01T00:00:00Z"),
+            (-1, "1969-12-31T23:59:59Z"),
+            (253_402_300_799, "9999-12-31T23:59:59Z"),
+        ] {
+            assert_eq!(rfc3339(unix), text, "{unix}");
+        }
     }
 
     #[test]

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
 use http_muc_kick_core::kicker::prosody_side_refusals;
-use http_muc_kick_core::{HttpRequest, KickError, KickRequest, Kicker, Settings, Target};
+use http_muc_kick_core::{Action, Ban, HttpRequest, KickError, Kicker, Settings, Target};
 
 const SECRET: &str = "Bearer s3cret";
 const IP: &[u8] = b"192.0.2.1";
@@ -31,12 +31,49 @@ fn kicker_with(max_body_size: Option<f64>, max_auth_failures: Option<f64>) -> Ki
     .unwrap()
 }
 
-fn decide<'a>(kicker: &mut Kicker, body: &'a [u8]) -> Result<KickRequest<'a>, KickError> {
-    kicker.decide(&post(Some(SECRET.as_bytes()), body), Instant::now())
+/// A kick's parts, flattened for the assertions.
+#[derive(Debug)]
+struct Kick<'a> {
+    prepared: bool,
+    room: Cow<'a, str>,
+    target: Target<'a>,
+    reason: Option<Cow<'a, str>>,
+    ban: Option<Ban>,
+}
+
+/// The decision on an authorized POST of `body`; a test fails if it is not a kick.
+fn decide<'a>(kicker: &mut Kicker, body: &'a [u8]) -> Result<Kick<'a>, KickError> {
+    let request = kicker.decide(&post(Some(SECRET.as_bytes()), body), Instant::now())?;
+    match request.action {
+        Action::Kick {
+            room,
+            target,
+            reason,
+            ban,
+        } => Ok(Kick {
+            prepared: request.prepared,
+            room,
+            target,
+            reason,
+            ban,
+        }),
+        other => panic!("not a kick: {other:?}"),
+    }
+}
+
+/// The action an authorized POST of `body` asks for.
+fn action_of(body: &str) -> Result<Action<'_>, KickError> {
+    let mut kicker = kicker_with(None, None);
+    kicker
+        .decide(
+            &post(Some(SECRET.as_bytes()), body.as_bytes()),
+            Instant::now(),
+        )
+        .map(|request| request.action)
 }
 
 fn status_of(body: &str) -> u16 {
-    match decide(&mut kicker_with(None, None), body.as_bytes()) {
+    match action_of(body) {
         Ok(_) => 200,
         Err(e) => e.status(),
     }
@@ -591,5 +628,200 @@ fn any_method_but_post_is_405_first_whatever_the_authorization() {
         kicker
             .decide(&post(Some(SECRET.as_bytes()), VALID), now)
             .is_ok()
+    );
+}
+
+// SPEC.md, "Keeping them out: ban, unban, every room".
+
+const ROOM: &str = "r@muc.localhost";
+
+fn with_room(fields: &str) -> String {
+    format!(r#"{{"muc":"{ROOM}",{fields}}}"#)
+}
+
+/// The 400 of `body`, whose message must name `field`.
+fn assert_400_naming(body: &str, field: &str) {
+    let err = action_of(body).unwrap_err();
+    assert_eq!(
+        (err.status(), err.condition()),
+        (400, "bad-request"),
+        "{body}"
+    );
+    assert!(
+        err.to_string().contains(&format!("`{field}`")),
+        "{body}: {err}"
+    );
+}
+
+#[test]
+fn ban_is_true_or_whole_seconds_from_1_to_a_year() {
+    let mut kicker = kicker_with(None, None);
+    for (value, ban) in [
+        ("true", Some(Ban::UntilLifted)),
+        ("1", Some(Ban::Seconds(1))),
+        ("60", Some(Ban::Seconds(60))),
+        ("60.0", Some(Ban::Seconds(60))),
+        ("1e3", Some(Ban::Seconds(1000))),
+        ("31536000", Some(Ban::Seconds(31_536_000))),
+        ("false", None),
+        ("null", None),
+    ] {
+        for target in [r#""nickname":"Bob""#, r#""jid":"bob@localhost""#] {
+            let body = with_room(&format!(r#"{target},"reason":"r","ban":{value}"#));
+            let kick = decide(&mut kicker, body.as_bytes()).unwrap();
+            assert_eq!(kick.ban, ban, "{body}");
+            assert_eq!(kick.reason.as_deref(), Some("r"));
+        }
+    }
+}
+
+#[test]
+fn any_other_ban_is_400_naming_ban() {
+    for value in [
+        r#""yes""#, r#""60""#, "0", "-5", "1.5", "31536001", "1e10", "{}", "[]", "[60]",
+    ] {
+        assert_400_naming(
+            &with_room(&format!(r#""nickname":"Bob","ban":{value}"#)),
+            "ban",
+        );
+    }
+}
+
+#[test]
+fn unban_takes_muc_and_jid_and_true() {
+    let body = with_room(r#""jid":"BOB@localhost/phone","unban":true"#);
+    let action = action_of(&body).unwrap();
+    assert_eq!(
+        action,
+        Action::Unban {
+            room: ROOM.into(),
+            jid: "bob@localhost/phone".into()
+        }
+    );
+    for absent in ["false", "null"] {
+        let body = with_room(&format!(r#""jid":"bob@localhost","unban":{absent}"#));
+        assert!(
+            matches!(action_of(&body), Ok(Action::Kick { ban: None, .. })),
+            "{body}"
+        );
+    }
+}
+
+#[test]
+fn unban_with_anything_else_or_of_another_kind_is_400() {
+    for value in [r#""yes""#, "1", "0", "{}", "[true]"] {
+        assert_400_naming(
+            &with_room(&format!(r#""jid":"b@h","unban":{value}"#)),
+            "unban",
+        );
+    }
+    for (fields, named) in [
+        (r#""jid":"b@h","unban":true,"nickname":"Bob""#, "nickname"),
+        (r#""jid":"b@h","unban":true,"reason":"r""#, "reason"),
+        (r#""jid":"b@h","unban":true,"reason":"""#, "reason"),
+        (r#""jid":"b@h","unban":true,"ban":true"#, "ban"),
+        (r#""jid":"b@h","unban":true,"ban":60"#, "ban"),
+        (r#""unban":true"#, "jid"),
+        (r#""nickname":"Bob","unban":true"#, "nickname"),
+        (r#""jid":"@h","unban":true"#, "jid"),
+    ] {
+        assert_400_naming(&with_room(fields), named);
+    }
+    assert_400_naming(
+        r#"{"muc":"r@muc.localhost/x","jid":"b@h","unban":true}"#,
+        "muc",
+    );
+}
+
+#[test]
+fn ban_or_unban_without_muc_is_400_naming_it() {
+    assert_400_naming(r#"{"jid":"b@h","ban":true}"#, "ban");
+    assert_400_naming(r#"{"nickname":"Bob","ban":60}"#, "ban");
+    assert_400_naming(r#"{"jid":"b@h","unban":true}"#, "unban");
+}
+
+#[test]
+fn a_jid_without_muc_is_a_kick_from_every_room() {
+    for (real, prepared) in [
+        ("BOB@localhost", "bob@localhost"),
+        ("bob@localhost/phone", "bob@localhost/phone"),
+    ] {
+        let body = format!(r#"{{"jid":"{real}","reason":"spam"}}"#);
+        assert_eq!(
+            action_of(&body).unwrap(),
+            Action::KickEverywhere {
+                jid: prepared.into(),
+                reason: Some("spam".into())
+            }
+        );
+    }
+    assert_eq!(
+        action_of(r#"{"jid":"b\u00f6b@localhost","muc":null,"reason":""}"#).unwrap(),
+        Action::KickEverywhere {
+            jid: "böb@localhost".into(),
+            reason: None
+        }
+    );
+}
+
+#[test]
+fn without_muc_a_nickname_or_nothing_is_400() {
+    assert_400_naming(r#"{"nickname":"Bob"}"#, "muc");
+    assert_400_naming(r#"{"nickname":"Bob","jid":"b@h"}"#, "muc");
+    assert_400_naming(r#"{}"#, "muc");
+    assert_400_naming(r#"{"reason":"r"}"#, "muc");
+    assert_400_naming(r#"{"jid":"b@h@x"}"#, "jid");
+    assert_400_naming(r#"{"jid":"b@h","reason":"\u0001"}"#, "reason");
+    assert_400_naming(r#"{"jid":"b@h","ban":"yes"}"#, "ban");
+}
+
+#[test]
+fn ban_and_unban_given_twice_are_400() {
+    assert_400_naming(&with_room(r#""nickname":"B","ban":true,"ban":true"#), "ban");
+    assert_400_naming(
+        &with_room(r#""jid":"b@h","unban":true,"unban":true"#),
+        "unban",
+    );
+}
+
+#[test]
+fn prepared_only_when_every_jid_is_certain() {
+    let mut kicker = kicker_with(None, None);
+    let now = Instant::now();
+    for (body, prepared) in [
+        (with_room(r#""jid":"b@localhost","unban":true"#), true),
+        (
+            with_room(r#""jid":"b\u00f6b@localhost","unban":true"#),
+            false,
+        ),
+        (
+            r#"{"muc":"r\u00e9@muc.localhost","jid":"b@h","unban":true}"#.into(),
+            false,
+        ),
+        (r#"{"jid":"b\u00f6b@localhost"}"#.into(), false),
+        (r#"{"jid":"b@localhost"}"#.into(), true),
+    ] {
+        let request = kicker
+            .decide(&post(Some(SECRET.as_bytes()), body.as_bytes()), now)
+            .unwrap();
+        assert_eq!(request.prepared, prepared, "{body}");
+    }
+    let err = action_of(r#"{"muc":"r@other.host","jid":"b@h","unban":true}"#).unwrap_err();
+    assert_eq!(err.log_detail(), Some("r@other.host"));
+}
+
+#[test]
+fn refusals_of_keeping_them_out_have_their_status() {
+    let refused = KickError::RoomRefused {
+        condition: "not-acceptable".into(),
+    };
+    assert_eq!((refused.status(), refused.condition()), (403, "forbidden"));
+    assert!(refused.to_string().contains("not-acceptable"));
+    assert_eq!(
+        (
+            KickError::NotBanned.status(),
+            KickError::NotBanned.condition()
+        ),
+        (404, "item-not-found")
     );
 }

@@ -234,7 +234,7 @@ def test_request_content_type_is_not_checked(api, xmpp, bob, new_room, content_t
 def test_unknown_fields_are_ignored(api, xmpp, bob, new_room):
     room = new_room()
     join(xmpp, bob, room, "Bob")
-    body = {"muc": room, "nickname": "Bob", "x-trace": {"id": [1, 2.5, None, True, "s"]}, "ban": True}
+    body = {"muc": room, "nickname": "Bob", "x-trace": {"id": [1, 2.5, None, True, "s"]}, "bans": True, "unbanned": 1}
 
     assert assert_json(api.post(body), 200) == {"muc": room, "kicked": ["Bob"]}
     wait_kick(xmpp, bob, room, "Bob")

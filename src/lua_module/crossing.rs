@@ -23,7 +23,7 @@ use mlua::ffi;
 
 use crate::error::KickError;
 use crate::kicker::{HttpRequest, Kicker};
-use crate::request::Target;
+use crate::request::{Action, Ban, Target};
 use crate::response;
 
 /// The configured module, and the strings of the reply being pushed.
@@ -50,29 +50,64 @@ impl Crossing {
         out
     }
 
-    /// `"nickname"|"jid", room, target, reason|nil, prepared` or
-    /// `"refuse", status, body, message, retry_after|nil`.
-    fn decide(&mut self, request: &HttpRequest<'_>) -> [Out; 5] {
+    /// `kind, room|nil, target, reason|nil, prepared, ban|nil` or
+    /// `"refuse", status, body, message, retry_after|nil, nil`; see [`decide`].
+    fn decide(&mut self, request: &HttpRequest<'_>) -> [Out; 6] {
         self.scratch.clear();
-        match self.kicker.decide(request, Instant::now()) {
-            Ok(kick) => {
-                let (kind, target) = match kick.target {
+        let request = match self.kicker.decide(request, Instant::now()) {
+            Ok(request) => request,
+            Err(err) => return self.refusal(&err),
+        };
+        let prepared = Out::Bool(request.prepared);
+        match request.action {
+            Action::Kick {
+                room,
+                target,
+                reason,
+                ban,
+            } => {
+                let (kind, target) = match target {
                     Target::Nickname(nickname) => ("nickname", nickname),
                     Target::Jid(jid) => ("jid", jid),
                 };
+                let ban = match ban {
+                    None => Out::Nil,
+                    Some(Ban::UntilLifted) => Out::Bool(true),
+                    Some(Ban::Seconds(seconds)) => Out::Int(seconds.into()),
+                };
                 [
                     Out::text(kind),
-                    self.keep(kick.room),
+                    self.keep(room),
                     self.keep(target),
-                    kick.reason.map_or(Out::Nil, |reason| self.keep(reason)),
-                    Out::Bool(kick.prepared),
+                    self.keep_optional(reason),
+                    prepared,
+                    ban,
                 ]
             }
-            Err(err) => self.refusal(&err),
+            Action::Unban { room, jid } => [
+                Out::text("unban"),
+                self.keep(room),
+                self.keep(jid),
+                Out::Nil,
+                prepared,
+                Out::Nil,
+            ],
+            Action::KickEverywhere { jid, reason } => [
+                Out::text("everywhere"),
+                Out::Nil,
+                self.keep(jid),
+                self.keep_optional(reason),
+                prepared,
+                Out::Nil,
+            ],
         }
     }
 
-    fn refusal(&mut self, err: &KickError) -> [Out; 5] {
+    fn keep_optional(&mut self, text: Option<Cow<'_, str>>) -> Out {
+        text.map_or(Out::Nil, |text| self.keep(text))
+    }
+
+    fn refusal(&mut self, err: &KickError) -> [Out; 6] {
         let body = match self.kicker.body_for(err) {
             Cow::Borrowed(fixed) => Out::text(fixed),
             Cow::Owned(body) => self.keep(Cow::Owned(body)),
@@ -91,6 +126,7 @@ impl Crossing {
             body,
             self.keep(Cow::Owned(message)),
             retry_after,
+            Out::Nil,
         ]
     }
 
@@ -160,7 +196,7 @@ unsafe fn arg<'a>(state: *mut ffi::lua_State, index: c_int) -> Option<&'a [u8]> 
 }
 
 /// The answer to a panic, which the core never means to raise.
-fn internal_error() -> [Out; 5] {
+fn internal_error() -> [Out; 6] {
     const BODY: &str = r#"{"error":"Internal error","condition":"internal-server-error"}"#;
     [
         Out::text("refuse"),
@@ -168,11 +204,19 @@ fn internal_error() -> [Out; 5] {
         Out::text(BODY),
         Out::text("the native library panicked"),
         Out::Nil,
+        Out::Nil,
     ]
 }
 
 /// `decide(method, ip, authorization, transfer_encoding, body)`; an argument that is not a
-/// string counts as absent.
+/// string counts as absent. Six results:
+/// - a kick: `"nickname"|"jid", room, target, reason|nil, prepared, ban` where `ban` is nil,
+///   `true` (until lifted) or whole seconds;
+/// - an unban: `"unban", room, jid, nil, prepared, nil`;
+/// - a kick from every room: `"everywhere", nil, jid, reason|nil, prepared, nil`;
+/// - a refusal: `"refuse", status, body, message, retry_after|nil, nil`.
+///
+/// `prepared` false: the JIDs are as given, for Prosody's stringprep.
 pub(super) unsafe extern "C-unwind" fn decide(state: *mut ffi::lua_State) -> c_int {
     // SAFETY: see the module documentation.
     unsafe {
@@ -189,7 +233,7 @@ pub(super) unsafe extern "C-unwind" fn decide(state: *mut ffi::lua_State) -> c_i
         for out in reply {
             out.push(state);
         }
-        5
+        6
     }
 }
 
