@@ -1,11 +1,10 @@
--- mod_http_muc_kick: kick an occupant out of a MUC room with one authenticated HTTP POST.
+-- mod_http_muc_kick: kick (and ban) occupants of MUC rooms with one authenticated HTTP POST.
 --
--- The Rust library beside this file parses and checks the request, prepares plain ASCII JIDs,
--- compares the Authorization header and builds every response body. This file does what needs
--- Prosody: options, the route, the rest of stringprep, the room, the kick, logs and metrics.
+-- The Rust library (native.lib.lua loads it) parses and checks the request, prepares plain ASCII
+-- JIDs, compares the Authorization header and builds every response body. This file does what
+-- needs Prosody: options, the route, the rooms, the kicks, logs and metrics.
 
 local jid = require "util.jid";
-local resourceprep = require "util.encodings".stringprep.resourceprep;
 local xpcall = require "util.xpcall".xpcall; -- passes arguments on Lua 5.1 too
 local traceback = debug.traceback;
 local unpack = table.unpack or unpack; -- luacheck: ignore 113/unpack
@@ -15,26 +14,7 @@ if module:get_host_type() ~= "component" or module:get_option_string("component_
 	error("mod_http_muc_kick must be enabled on a MUC component (Component \"...\" \"muc\")", 0);
 end
 
--- The Rust library, one build per Lua, named for it: another Lua's build fails in dlopen with a
--- bare "undefined symbol", so it is refused by name first.
-local function load_native()
-	local dir, running = module:get_directory(), package.loaded.jit and "jit" or _VERSION:match("5%.%d");
-	local function library(lua) return ("%s/http_muc_kick_core-lua%s.so"):format(dir, lua); end
-	local function named(lua) return lua == "jit" and "LuaJIT" or "Lua " .. lua; end
-	local problem = library(running) .. " is missing";
-	for _, built in ipairs({ running, "5.1", "5.2", "5.3", "5.4", "jit" }) do
-		local file = io.open(library(built));
-		if file then
-			file:close();
-			if built == running then return assert(package.loadlib(library(built), "luaopen_http_muc_kick_core"))(); end
-			problem = ("%s is built for %s, but Prosody runs %s"):format(library(built), named(built), named(running));
-			break;
-		end
-	end
-	error(("%s: rebuild it with \"make install LUA=%s PLUGIN_DIR=%s\" in the module's source tree"):format(
-		problem, running == "jit" and "luajit" or running, dir:match("^(.*)/[^/]+$") or dir), 0);
-end
-local kicker, fixed = load_native().new({
+local kicker, fixed = module:require("native").new({
 	host = module.host;
 	authorization = module:get_option("http_muc_kick_authorization_header");
 	max_body_size = module:get_option("http_muc_kick_max_body_size");
@@ -47,6 +27,7 @@ end
 local decide, kicked_body = kicker.decide, kicker.kicked_body;
 local get_room_from_jid = module:depends("muc").get_room_from_jid;
 module:depends("http");
+local prepare = module:require("prep"); -- Prosody's stringprep, where the library was unsure
 local bans = module:require("bans"); -- ban, unban, timed lifts and their storage
 local occupants = module:require("occupants"); -- which live rooms an account is in
 
@@ -73,11 +54,12 @@ local function respond(status, body, headers)
 	return { status_code = status; headers = headers or headers_for[status] or json; body = body };
 end
 
--- detail, what was asked for, goes to the log only.
+-- detail, what was asked for, goes to the log only; so does the address, cut short: a trusted
+-- proxy passes any X-Forwarded-For text, and an attacker's 9 KB on every line would flood the log.
 local function refuse(request, status, body, message, retry_after, detail)
-	local level = (status == 401 or status == 429) and "warn" or "info";
-	module:log(level, "Refused kick request from %s: %s%s%s (%d)", request.ip, message,
-		detail and ": " or "", detail or "", status);
+	local level, ip = (status == 401 or status == 429) and "warn" or "info", request.ip;
+	module:log(level, "Refused kick request from %s: %s%s%s (%d)", #ip > 100 and ip:sub(1, 100) .. "..." or ip,
+		message, detail and ": " or "", detail or "", status);
 	local headers = retry_after and { content_type = "application/json"; retry_after = ("%d"):format(retry_after) };
 	return respond(status, body, headers);
 end
@@ -97,32 +79,6 @@ local quoted_mt = { __tostring = function (self)
 end };
 local function quoted(text, label) return setmetatable({ text = text or "", label = label or "" }, quoted_mt); end
 local function logged_reason(reason) return reason and quoted(reason, "reason ") or "no reason"; end
-
--- What the library's ASCII fast path left to Prosody's stringprep. A part that prepares to ""
--- (U+00AD maps to nothing) is no JID.
-local function prep(address)
-	local node, host, resource = jid.prepped_split(address);
-	if host == nil or host == "" or node == "" or resource == "" then return nil; end
-	return jid.join(node, host, resource);
-end
-
--- room JID (nil for every room) and target prepared, or nil, nil, the refusal.
-local function prepare(request, kind, muc, target)
-	local room_jid = muc and prep(muc);
-	if muc and not room_jid then return nil, nil, refuse_with(request, fixed.invalid_muc); end
-	if kind == "nickname" then
-		target = resourceprep(target);
-		if not target or target == "" then return nil, nil, refuse_with(request, fixed.invalid_nickname); end
-	else
-		target = prep(target);
-		if not target then return nil, nil, refuse_with(request, fixed.invalid_jid); end
-	end
-	-- mod_muc would restore this component's persistent room of the same node for any host.
-	if muc and jid.host(room_jid) ~= module.host then
-		return nil, nil, refuse_with(request, fixed.room_not_found, room_jid);
-	end
-	return room_jid, target;
-end
 
 -- The rooms: everything here was checked by the library or by prepare().
 
@@ -200,9 +156,9 @@ end
 
 local function act(request, kind, room_jid, target, reason, prepared, seconds)
 	if not prepared then
-		local refusal;
-		room_jid, target, refusal = prepare(request, kind, room_jid, target);
-		if refusal then return refusal; end
+		local refusal, detail;
+		room_jid, target, refusal, detail = prepare(kind, room_jid, target);
+		if refusal then return refuse_with(request, fixed[refusal], detail); end
 	end
 	if kind == "everywhere" then return kick_everywhere(request, target, reason); end
 	local room = get_room_from_jid(room_jid);

@@ -1,0 +1,28 @@
+-- Prosody's stringprep (util.jid) for the JIDs the library's ASCII fast path was not sure of.
+-- prepare(kind, muc, target) → the room JID (nil for every room) and the target, prepared; or
+-- nil, nil, the name of the refusal (a key of the library's fixed refusals) and what was asked.
+
+local jid = require "util.jid";
+local resourceprep = require "util.encodings".stringprep.resourceprep;
+
+-- A part that prepares to "" (U+00AD maps to nothing) is no JID.
+local function prep(address)
+	local node, host, resource = jid.prepped_split(address);
+	if host == nil or host == "" or node == "" or resource == "" then return nil; end
+	return jid.join(node, host, resource);
+end
+
+return function (kind, muc, target)
+	local room_jid = muc and prep(muc);
+	if muc and not room_jid then return nil, nil, "invalid_muc"; end
+	if kind == "nickname" then
+		target = resourceprep(target);
+		if not target or target == "" then return nil, nil, "invalid_nickname"; end
+	else
+		target = prep(target);
+		if not target then return nil, nil, "invalid_jid"; end
+	end
+	-- mod_muc would restore this component's persistent room of the same node for any host.
+	if muc and jid.host(room_jid) ~= module.host then return nil, nil, "room_not_found", room_jid; end
+	return room_jid, target;
+end
