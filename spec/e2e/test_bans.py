@@ -1,0 +1,598 @@
+"""Keeping them out (SPEC: "Keeping them out: ban, unban, every room"): bans for good or for a
+time, unban, timed lifts that survive module:reload and a restart.
+
+On a Prosody of this file's own (module scope), as restarts and reloads must not touch the shared
+server: bans.localhost keeps its rooms (persistent by default) and runs a module that vetoes
+banning carol (a room refusing the change); temp.localhost has temporary rooms. Every test logs in
+fresh clients, so no occupant is left behind for another test.
+"""
+
+import itertools
+import os
+import re
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from datetime import datetime, timezone
+
+import pytest
+
+from harness import MUC_USER, Occupant, Prosody, has_status, muc_user
+from support import PLUGIN_DIR, Api, assert_json, log_entries
+
+BANS = "bans.localhost"   # persistent rooms, the module, a veto on banning carol
+TEMP = "temp.localhost"   # temporary rooms, the module
+TOKEN = "Bearer bans-s3cret"
+SOURCE = f"{BANS}:http_muc_kick"
+USERS = (("alice", "alice-pw"), ("bob", "bob-pw"), ("carol", "carol-pw"))
+LIFT_BOUND = 5            # SPEC: a timed ban ends within 5 seconds of its end time
+
+COMPONENTS = f'''
+Component "{BANS}" "muc"
+    modules_enabled = {{ "http_muc_kick", "e2e_veto_carol_ban" }}
+    muc_room_locking = false
+    muc_room_default_persistent = true
+    http_muc_kick_authorization_header = "{TOKEN}"
+
+Component "{TEMP}" "muc"
+    modules_enabled = {{ "http_muc_kick" }}
+    muc_room_locking = false
+    http_muc_kick_authorization_header = "{TOKEN}"
+'''
+
+# A room refusing an affiliation change the way any module can (XEP-0045 rules, invite lists...).
+VETO_PLUGIN = '''
+module:hook("muc-pre-set-affiliation", function (event)
+	if event.jid == "carol@localhost" and event.affiliation == "outcast" then
+		event.allowed = false;
+		event.error = { type = "cancel"; condition = "not-allowed" };
+	end
+end);
+'''
+
+
+class BanServer:
+    """This file's Prosody, which can be stopped and started again on the same data."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="http_muc_kick_bans.")
+        plugins = os.path.join(self.dir, "plugins")
+        os.makedirs(os.path.join(plugins, "mod_e2e_veto_carol_ban"))
+        with open(os.path.join(plugins, "mod_e2e_veto_carol_ban", "mod_e2e_veto_carol_ban.lua"), "w") as f:
+            f.write(VETO_PLUGIN)
+        self.extra = f'plugin_paths = {{ "{os.path.abspath(PLUGIN_DIR)}", "{plugins}" }}'
+        self.server = Prosody(PLUGIN_DIR, COMPONENTS, extra_global=self.extra, users=USERS, keep_dir=self.dir)
+
+    def restart(self, down_until=None, crash=False):
+        """Stop Prosody (or kill it: nothing runs at shutdown), stay down until `down_until`
+        (a time.time()) if given, start it again on the same data."""
+        if crash:
+            self.server.proc.kill()
+            self.server.proc.wait()
+        self.server.stop()
+        if down_until is not None:
+            time.sleep(max(0.0, down_until - time.time()))
+        self.server = Prosody(PLUGIN_DIR, COMPONENTS, extra_global=self.extra, keep_dir=self.dir)
+
+    def shell(self, command):
+        return self.server.shell(command)
+
+
+@pytest.fixture(scope="module")
+def bans():
+    if not os.path.exists(os.path.join(PLUGIN_DIR, "mod_http_muc_kick", "mod_http_muc_kick.lua")):
+        pytest.exit(f"{PLUGIN_DIR} has no mod_http_muc_kick: run `make stage` first", returncode=2)
+    instance = BanServer()
+    try:
+        yield instance
+    finally:
+        instance.server.cleanup()
+
+
+@pytest.fixture
+def connect(bans, xmpp):
+    """connect("bob", "phone"): a fresh logged-in session on the current server, stopped at the end."""
+    started = []
+
+    def make(user, resource="desk"):
+        client = xmpp.run(Occupant(f"{user}@localhost/{resource}", f"{user}-pw").start(bans.server.c2s_port))
+        started.append(client)
+        return client
+    yield make
+    for client in started:
+        try:
+            xmpp.run(client.stop(), timeout=5)
+        except Exception:
+            pass
+
+
+@pytest.fixture
+def post(bans, ip):
+    """POST a body to /muc_kick of the room's component, from this test's IP."""
+    def send(body):
+        host = body.get("muc", BANS).split("@")[-1]
+        return Api(bans.server, ip).post(body, token=TOKEN, host=host)
+    return send
+
+
+# The room as Prosody holds it, through the admin shell
+
+
+def _room(room):
+    return f'prosody.hosts["{room.split("@")[1]}"].modules.muc.get_room_from_jid("{room}")'
+
+
+def affiliation(bans, room, account):
+    output = bans.shell(f'>{_room(room)}:get_affiliation("{account}")')
+    match = re.search(r"Result: (\S+)", output)
+    assert match, output
+    return None if match.group(1) == "nil" else match.group(1)
+
+
+def set_affiliation(bans, room, account, value):
+    output = bans.shell(f'>{_room(room)}:set_affiliation(true, "{account}", "{value}")')
+    assert "Result: true" in output, output
+
+
+def wait_for_affiliation(bans, room, account, value, deadline):
+    """time.time() when `account` had `value` in `room`, or None if not by `deadline`."""
+    while True:
+        if affiliation(bans, room, account) == value:
+            return time.time()
+        if time.time() > deadline:
+            return None
+        time.sleep(0.2)
+
+
+# What the clients see
+
+
+def join(xmpp, client, room, nick):
+    xmpp.run(client.join(room, nick))
+
+
+_attempts = itertools.count(1)
+
+
+def try_join(xmpp, client, room):
+    """'joined', or the condition of the room's error presence (e.g. 'forbidden')."""
+    occupant = f"{room}/Try{next(_attempts)}"
+
+    async def attempt():
+        presence = client.make_presence(pto=occupant)
+        presence.append(ET.Element("{http://jabber.org/protocol/muc}x"))
+        presence.send()
+        return await client.wait_for(lambda p: p.get("from") == occupant
+                                     and (p.get("type") == "error" or has_status(p, "110")))
+    answer = xmpp.run(attempt())
+    if answer.get("type") != "error":
+        return "joined"
+    error = next(child for child in answer if child.tag.split("}")[-1] == "error")
+    return next(iter(error)).tag.split("}")[-1]
+
+
+def wait_until_joined(xmpp, client, room, deadline):
+    """time.time() when `client` could join `room`, or None if not by `deadline`."""
+    while True:
+        if try_join(xmpp, client, room) == "joined":
+            return time.time()
+        if time.time() > deadline:
+            return None
+        time.sleep(0.2)
+
+
+def leave(xmpp, client, room, nick):
+    occupant = f"{room}/{nick}"
+
+    async def go():
+        client.send_presence(pto=occupant, ptype="unavailable")
+        await client.wait_for(lambda p: p.get("from") == occupant and p.get("type") == "unavailable"
+                              and has_status(p, "110"))
+    xmpp.run(go())
+
+
+def ban_presence(xmpp, client, room, nick):
+    """The unavailable presence with status 301 that `client` received for room/nick."""
+    return xmpp.run(client.wait_for(lambda p: p.get("from") == f"{room}/{nick}"
+                                    and p.get("type") == "unavailable" and has_status(p, "301")))
+
+
+def assert_ban_presence(presence, reason):
+    """XEP-0045 §9.1: unavailable, status 301 (not 307), item affiliation outcast role none, the reason."""
+    assert has_status(presence, "301") and not has_status(presence, "307")
+    item = muc_user(presence).find(f"{{{MUC_USER}}}item")
+    assert (item.get("affiliation"), item.get("role")) == ("outcast", "none")
+    text = item.find(f"{{{MUC_USER}}}reason")
+    assert (text.text if text is not None else None) == reason
+
+
+def leaves_of(client, room, nick):
+    return [p for p in client.presences if p.get("from") == f"{room}/{nick}" and p.get("type") == "unavailable"]
+
+
+def end_time(until):
+    """SPEC: RFC 3339 UTC, whole seconds."""
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", until), until
+    return datetime.strptime(until, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).timestamp()
+
+
+def ban(post, room, seconds, **target):
+    """A ban that must succeed; its end time (None: until lifted)."""
+    body = assert_json(post({"muc": room, "ban": seconds, **target}), 200)
+    assert body["muc"] == room
+    if seconds is True:
+        assert body["until"] is None
+        return None
+    ends = end_time(body["until"])
+    assert abs(ends - (time.time() + seconds)) <= 2, body
+    return ends
+
+
+def lifts(bans, room):
+    source = f"{room.split('@')[1]}:http_muc_kick"
+    return [e for e in log_entries(bans.server) if e[0] == source and "Timed lift" in e[2] and room in e[2]]
+
+
+def wait_for_lift_line(bans, room, deadline):
+    while not lifts(bans, room) and time.time() < deadline:
+        time.sleep(0.2)
+    return lifts(bans, room)
+
+
+def stored_for(bans, room):
+    """The text of the room's record in the ban store (Prosody's internal storage), or None."""
+    def escape(text):   # datamanager escapes every non-alphanumeric
+        return re.sub(r"[^A-Za-z0-9]", lambda m: "%%%02x" % ord(m.group()), text)
+    node, host = room.split("@")
+    path = os.path.join(bans.dir, "data", escape(host), "http_muc_kick_bans", escape(node) + ".dat")
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return f.read()
+
+
+# Ban
+
+
+@pytest.mark.parametrize("target", [{"nickname": "BobPhone"}, {"jid": "bob@localhost"},
+                                    {"jid": "bob@localhost/laptop"}], ids=["nickname", "bare jid", "full jid"])
+def test_ban_removes_every_occupant_of_the_account_with_status_301_and_the_reason(
+        post, xmpp, connect, new_room, target):
+    room = new_room(BANS)
+    alice, bob_phone, bob_laptop = connect("alice"), connect("bob", "phone"), connect("bob", "laptop")
+    join(xmpp, alice, room, "Alice")
+    join(xmpp, bob_phone, room, "BobPhone")
+    join(xmpp, bob_laptop, room, "BobLaptop")
+
+    body = assert_json(post({"muc": room, **target, "ban": True, "reason": "Spamming the room"}), 200)
+
+    assert body["banned"] == "bob@localhost" and body["until"] is None
+    assert sorted(body["kicked"]) == ["BobLaptop", "BobPhone"]
+    assert set(body) == {"muc", "kicked", "banned", "until"}
+    for client in (alice, bob_phone):
+        assert_ban_presence(ban_presence(xmpp, client, room, "BobPhone"), "Spamming the room")
+    for client in (alice, bob_laptop):
+        assert_ban_presence(ban_presence(xmpp, client, room, "BobLaptop"), "Spamming the room")
+    assert not [p for p in alice.presences if has_status(p, "307")], "a 307 (kick) was sent too"
+    assert not leaves_of(alice, room, "Alice"), "Alice was removed too"
+
+
+def test_a_banned_account_cannot_join_again_forbidden(bans, post, xmpp, connect, new_room):
+    room = new_room(BANS)
+    alice, bob = connect("alice"), connect("bob")
+    join(xmpp, alice, room, "Alice")
+    join(xmpp, bob, room, "Bob")
+
+    ban(post, room, True, nickname="Bob")
+
+    ban_presence(xmpp, bob, room, "Bob")
+    assert try_join(xmpp, bob, room) == "forbidden"
+    assert try_join(xmpp, connect("bob", "other"), room) == "forbidden"
+    assert affiliation(bans, room, "bob@localhost") == "outcast"
+
+
+def test_ban_by_jid_with_nobody_present_is_200_with_nobody_kicked(bans, post, xmpp, connect, new_room):
+    room = new_room(BANS)
+    alice = connect("alice")
+    join(xmpp, alice, room, "Alice")
+
+    body = assert_json(post({"muc": room, "jid": "BOB@LOCALHOST", "ban": 600}), 200)
+
+    assert body["kicked"] == [] and body["banned"] == "bob@localhost"
+    assert abs(end_time(body["until"]) - (time.time() + 600)) <= 2
+    assert try_join(xmpp, connect("bob"), room) == "forbidden"
+    assert not leaves_of(alice, room, "Alice")
+
+
+def test_banning_the_rooms_only_owner_is_403_and_nothing_changes(bans, post, xmpp, connect, new_room):
+    room = new_room(BANS)
+    alice, bob = connect("alice"), connect("bob")
+    join(xmpp, alice, room, "Alice")   # the first occupant creates the room and owns it
+    join(xmpp, bob, room, "Bob")
+    assert affiliation(bans, room, "alice@localhost") == "owner"
+
+    body = assert_json(post({"muc": room, "nickname": "Alice", "ban": 60, "reason": "no"}), 403, "forbidden")
+
+    assert "conflict" in body["error"], body
+    assert affiliation(bans, room, "alice@localhost") == "owner"
+    assert not leaves_of(bob, room, "Alice") and not leaves_of(alice, room, "Alice")
+    assert stored_for(bans, room) is None
+    # with a second owner, the first one can be banned
+    set_affiliation(bans, room, "bob@localhost", "owner")
+    assert assert_json(post({"muc": room, "nickname": "Alice", "ban": True}), 200)["kicked"] == ["Alice"]
+
+
+def test_a_room_that_refuses_the_ban_is_403_with_its_condition_and_nothing_changes(
+        bans, post, xmpp, connect, new_room):
+    room = new_room(BANS)
+    alice, carol = connect("alice"), connect("carol")
+    join(xmpp, alice, room, "Alice")
+    join(xmpp, carol, room, "Carol")
+
+    body = assert_json(post({"muc": room, "nickname": "Carol", "ban": 60}), 403, "forbidden")
+
+    assert "not-allowed" in body["error"], body
+    assert affiliation(bans, room, "carol@localhost") is None
+    assert not leaves_of(alice, room, "Carol") and not leaves_of(carol, room, "Carol")
+    assert stored_for(bans, room) is None
+
+
+# Timed bans
+
+
+def test_a_timed_ban_ends_within_5_s_of_until_and_the_account_can_join_again(bans, post, xmpp, connect, new_room):
+    room = new_room(BANS)
+    alice, bob = connect("alice"), connect("bob")
+    join(xmpp, alice, room, "Alice")
+    join(xmpp, bob, room, "Bob")
+
+    ends = ban(post, room, 1, nickname="Bob")
+    ban_presence(xmpp, bob, room, "Bob")
+    assert try_join(xmpp, bob, room) == "forbidden"
+
+    joined = wait_until_joined(xmpp, bob, room, ends + LIFT_BOUND)
+    assert joined is not None, "still banned 5 s after until"
+    assert joined >= ends - 1, "lifted before until"   # until has whole seconds
+    assert affiliation(bans, room, "bob@localhost") is None
+    assert stored_for(bans, room) is None, "the lifted ban is still stored"
+
+
+def test_a_member_is_a_member_again_after_a_timed_ban(bans, post, xmpp, connect, new_room):
+    room = new_room(BANS)
+    alice = connect("alice")
+    join(xmpp, alice, room, "Alice")
+    set_affiliation(bans, room, "bob@localhost", "member")
+
+    ends = ban(post, room, 1, jid="bob@localhost")
+    assert affiliation(bans, room, "bob@localhost") == "outcast"
+
+    assert wait_for_affiliation(bans, room, "bob@localhost", "member", ends + LIFT_BOUND), \
+        "not a member again 5 s after until"
+
+
+def test_an_affiliation_changed_during_a_timed_ban_is_left_alone(bans, post, xmpp, connect, new_room):
+    room = new_room(BANS)
+    join(xmpp, connect("alice"), room, "Alice")
+    set_affiliation(bans, room, "bob@localhost", "member")
+    ends = ban(post, room, 1, jid="bob@localhost")
+
+    set_affiliation(bans, room, "bob@localhost", "admin")   # someone else lifted the ban their way
+
+    lines = wait_for_lift_line(bans, room, ends + LIFT_BOUND)
+    assert len(lines) == 1 and lines[0][1] == "info", lines
+    assert "left alone" in lines[0][2]
+    assert affiliation(bans, room, "bob@localhost") == "admin"
+
+
+def test_a_ban_given_again_replaces_the_end_time_and_keeps_the_affiliation_from_before(
+        bans, post, xmpp, connect, new_room):
+    room = new_room(BANS)
+    join(xmpp, connect("alice"), room, "Alice")
+    set_affiliation(bans, room, "bob@localhost", "member")
+
+    ban(post, room, 3600, jid="bob@localhost")
+    ends = ban(post, room, 1, jid="bob@localhost")
+
+    assert wait_for_affiliation(bans, room, "bob@localhost", "member", ends + LIFT_BOUND), \
+        "the shorter ban given again did not end on time, or the member was not restored"
+
+
+def test_a_ban_for_good_after_a_timed_one_drops_the_timed_lift(bans, post, xmpp, connect, new_room):
+    room = new_room(BANS)
+    join(xmpp, connect("alice"), room, "Alice")
+
+    ends = ban(post, room, 1, jid="bob@localhost")
+    ban(post, room, True, jid="bob@localhost")
+
+    time.sleep(max(0.0, ends + 1.5 - time.time()))   # the dropped lift would have run by now
+    assert affiliation(bans, room, "bob@localhost") == "outcast"
+    assert lifts(bans, room) == []
+
+
+# Unban
+
+
+def test_unban_lifts_the_ban_200_and_the_account_can_join_again(bans, post, xmpp, connect, new_room):
+    room = new_room(BANS)
+    alice, bob = connect("alice"), connect("bob")
+    join(xmpp, alice, room, "Alice")
+    join(xmpp, bob, room, "Bob")
+    ban(post, room, True, nickname="Bob")
+    ban_presence(xmpp, bob, room, "Bob")
+
+    body = assert_json(post({"muc": room, "jid": "BOB@localhost", "unban": True}), 200)
+
+    assert body == {"muc": room, "unbanned": "bob@localhost"}
+    assert affiliation(bans, room, "bob@localhost") is None
+    assert try_join(xmpp, bob, room) == "joined"
+    assert stored_for(bans, room) is None
+
+
+def test_unban_of_an_account_that_is_not_banned_is_404(bans, post, xmpp, connect, new_room):
+    room = new_room(BANS)
+    join(xmpp, connect("alice"), room, "Alice")
+    set_affiliation(bans, room, "bob@localhost", "member")
+
+    assert_json(post({"muc": room, "jid": "bob@localhost", "unban": True}), 404, "item-not-found")
+    assert_json(post({"muc": room, "jid": "carol@localhost", "unban": True}), 404, "item-not-found")
+    assert affiliation(bans, room, "bob@localhost") == "member"
+    ban(post, room, True, jid="bob@localhost")
+    assert_json(post({"muc": room, "jid": "bob@localhost", "unban": True}), 200)
+    assert_json(post({"muc": room, "jid": "bob@localhost", "unban": True}), 404, "item-not-found")
+
+
+def test_unban_restores_a_member_and_drops_the_pending_timed_lift(bans, post, xmpp, connect, new_room):
+    room = new_room(BANS)
+    join(xmpp, connect("alice"), room, "Alice")
+    set_affiliation(bans, room, "bob@localhost", "member")
+    ends = ban(post, room, 1, jid="bob@localhost")
+
+    assert_json(post({"muc": room, "jid": "bob@localhost", "unban": True}), 200)
+    assert affiliation(bans, room, "bob@localhost") == "member"
+    set_affiliation(bans, room, "bob@localhost", "outcast")   # banned again, not through the module
+
+    time.sleep(max(0.0, ends + 1.5 - time.time()))   # the dropped lift would have run by now
+    assert affiliation(bans, room, "bob@localhost") == "outcast"
+    assert lifts(bans, room) == []
+
+
+# Temporary rooms
+
+
+def test_a_ban_in_a_temporary_room_ends_with_the_room(bans, post, xmpp, connect, new_room):
+    room = new_room(TEMP)
+    alice, bob = connect("alice"), connect("bob")
+    join(xmpp, alice, room, "Alice")
+    join(xmpp, bob, room, "Bob")
+    ban(post, room, 3600, nickname="Bob")
+    ban_presence(xmpp, bob, room, "Bob")
+    assert try_join(xmpp, bob, room) == "forbidden"
+    assert stored_for(bans, room), "the timed ban is not stored"
+
+    leave(xmpp, alice, room, "Alice")   # the room is destroyed when it empties
+
+    assert try_join(xmpp, bob, room) == "joined"
+    assert stored_for(bans, room) is None
+
+
+# Logs and metrics
+
+
+def test_ban_unban_and_timed_lift_are_logged_at_info_with_room_account_end_reason_and_ip(
+        bans, post, ip, xmpp, connect, new_room):
+    room = new_room(BANS)
+    join(xmpp, connect("alice"), room, "Alice")
+
+    ends = ban(post, room, 1, jid="bob@localhost", reason="flooding\nthe room")
+    lifted = wait_for_lift_line(bans, room, ends + LIFT_BOUND)
+    ban(post, room, True, jid="bob@localhost")
+    assert_json(post({"muc": room, "jid": "bob@localhost", "unban": True}), 200)
+
+    mine = [e for e in log_entries(bans.server) if e[0] == SOURCE and room in e[2]]
+    banned = [e for e in mine if e[2].startswith("Banned")]
+    unbanned = [e for e in mine if e[2].startswith("Unbanned")]
+    assert len(banned) == 2 and len(unbanned) == 1 and len(lifted) == 1, mine
+    assert {e[1] for e in banned + unbanned + lifted} == {"info"}
+    until = datetime.fromtimestamp(ends, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    for part in ("bob@localhost", until, '"flooding\\nthe room"', ip):   # the reason quoted, on one line
+        assert part in banned[0][2], (part, banned[0])
+    for part in ("bob@localhost", "until lifted", "no reason", ip):
+        assert part in banned[1][2], (part, banned[1])
+    for part in ("bob@localhost", "until lifted", ip):
+        assert part in unbanned[0][2], (part, unbanned[0])
+    for part in ("Timed lift", "bob@localhost", until, "flooding", ip):
+        assert part in lifted[0][2], (part, lifted[0])
+
+
+def scrape(bans):
+    response = bans.server.request("GET", host="localhost", path="/metrics")
+    assert response.status == 200, response
+    counts = {}
+    for name in ("bans", "unbans"):
+        match = re.search(rf'^prosody_mod_http_muc_kick__{name}_total\{{host="{BANS}"\}} (\S+)$',
+                          response.body, re.MULTILINE)
+        counts[name] = float(match.group(1)) if match else None
+    return counts
+
+
+def test_bans_and_unbans_are_counted(bans, post, xmpp, connect, new_room):
+    room = new_room(BANS)
+    join(xmpp, connect("alice"), room, "Alice")
+    before = scrape(bans)
+
+    ban(post, room, True, jid="bob@localhost")
+    ban(post, room, 60, jid="bob@localhost")
+    assert_json(post({"muc": room, "jid": "bob@localhost", "unban": True}), 200)
+    assert_json(post({"muc": room, "jid": "bob@localhost", "unban": True}), 404)
+    after = scrape(bans)
+
+    assert after["bans"] is not None and after["unbans"] is not None, after
+    assert after["bans"] - (before["bans"] or 0) == 2
+    assert after["unbans"] - (before["unbans"] or 0) == 1
+
+
+# Reload and restart (last in this file: they stop every session)
+
+
+def test_module_reload_during_a_timed_ban_keeps_the_lift_and_lifts_once(bans, post, xmpp, connect, new_room):
+    room = new_room(BANS)
+    join(xmpp, connect("alice"), room, "Alice")
+    set_affiliation(bans, room, "bob@localhost", "member")
+    ends = ban(post, room, 2, jid="bob@localhost")
+
+    for _ in range(2):
+        output = bans.shell(f"module:reload('http_muc_kick', '{BANS}')")
+        assert re.search(r"reloaded", output, re.IGNORECASE) and "error" not in output.lower(), output
+    assert time.time() < ends, "the reloads took longer than the ban: this test proves nothing"
+
+    assert wait_for_affiliation(bans, room, "bob@localhost", "member", ends + LIFT_BOUND), \
+        "the timed ban did not end after module:reload"
+    time.sleep(1)   # a second timer of an unloaded instance would have run by now
+    assert len(lifts(bans, room)) == 1, lifts(bans, room)
+
+
+def test_a_timed_ban_survives_a_restart_and_ends_on_time(bans, post, xmpp, connect, new_room):
+    room = new_room(BANS)
+    alice, bob = connect("alice"), connect("bob")
+    join(xmpp, alice, room, "Alice")
+    join(xmpp, bob, room, "Bob")
+    set_affiliation(bans, room, "bob@localhost", "member")
+    ends = ban(post, room, 4, nickname="Bob")
+    ban_presence(xmpp, bob, room, "Bob")
+    assert "bob@localhost" in (stored_for(bans, room) or ""), "the timed ban is not in the component's storage"
+    for client in (alice, bob):
+        xmpp.run(client.stop(), timeout=5)
+
+    bans.restart()
+
+    assert time.time() < ends - 1, "the restart took longer than the ban: this test proves nothing"
+    assert affiliation(bans, room, "bob@localhost") == "outcast"
+    assert try_join(xmpp, connect("bob"), room) == "forbidden"
+    lifted = wait_for_affiliation(bans, room, "bob@localhost", "member", ends + LIFT_BOUND)
+    assert lifted is not None, "the timed ban did not end after the restart"
+    assert lifted >= ends - 1, "lifted before until"
+    assert try_join(xmpp, connect("bob", "again"), room) == "joined"
+
+
+def test_a_timed_ban_that_ended_while_prosody_was_down_is_lifted_at_load(bans, post, xmpp, connect, new_room):
+    room, temporary = new_room(BANS), new_room(TEMP)
+    alice = connect("alice")
+    join(xmpp, alice, room, "Alice")
+    join(xmpp, alice, temporary, "Alice")   # the temporary room lives until the crash
+    set_affiliation(bans, room, "bob@localhost", "member")
+    ends = ban(post, room, 1, jid="bob@localhost")
+    ban(post, temporary, 1, jid="bob@localhost")
+    logged_before = len(log_entries(bans.server))
+
+    # killed, so that nothing of the module runs at shutdown (a stop destroys the emptied
+    # temporary room, and its bans with it, before Prosody goes down)
+    bans.restart(down_until=ends + 1.5, crash=True)
+    started = time.time()
+
+    assert wait_for_affiliation(bans, room, "bob@localhost", "member", started + LIFT_BOUND), \
+        "the ban that ended while Prosody was down was not lifted at load"
+    gone = wait_for_lift_line(bans, temporary, started + LIFT_BOUND)
+    assert len(gone) == 1 and "the room is gone" in gone[0][2], gone
+    assert stored_for(bans, room) is None and stored_for(bans, temporary) is None
+    since = log_entries(bans.server)[logged_before:]
+    assert not [e for e in since if e[1] == "error"], since
