@@ -130,6 +130,7 @@ end);
 for node in store:users() do
 	local room_jid = node .. "@" .. module.host;
 	local done, records = pcall(load_records, room_jid);
+	if not done then module:log("error", "Timed bans not scheduled: %s", records); end
 	for bare_jid, record in pairs(done and records or {}) do
 		if record["until"] then schedule(room_jid, bare_jid, record["until"]); end
 	end
