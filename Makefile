@@ -20,7 +20,7 @@ PYTHON ?= /usr/bin/python3
 STAGE := target/plugins
 PROSODY13 := $(CURDIR)/target/prosody13
 
-.PHONY: all build builds install rock stage test test-rust test-lua test-e2e test-e2e-13 lint demo bench fuzz deps clean
+.PHONY: all build builds install rock stage test test-rust test-lua test-e2e test-e2e-13 lint demo bench bench-ir fuzz mutants deps clean
 
 all: build
 
@@ -95,10 +95,21 @@ bench: stage
 	cargo bench --no-default-features
 	$(PYTHON) bench/http_load.py $(STAGE)
 
-# Bounded fuzzing of the core (FUZZ_SECONDS, 60 by default); needs `cargo install cargo-fuzz`.
+# Bounded fuzzing of the core and the lockout: FUZZ_SECONDS per target (60 by default), or
+# FUZZ_RUNS executions each. cargo-fuzz needs nightly features: RUSTC_BOOTSTRAP=1 allows them.
 FUZZ_SECONDS ?= 60
+FUZZ_LIMIT := $(if $(FUZZ_RUNS),-runs=$(FUZZ_RUNS),-max_total_time=$(FUZZ_SECONDS))
 fuzz:
-	cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run decide -- -max_total_time=$(FUZZ_SECONDS)
+	@command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz
+	cd fuzz && for target in decide lockout; do RUSTC_BOOTSTRAP=1 cargo fuzz run $$target -- $(FUZZ_LIMIT) || exit 1; done
+
+# Mutation testing (tens of minutes, not in `make test`): cargo-mutants over the core, then the
+# Lua boundary (src/lua_module*) built for Lua 5.4 and checked by busted. Equivalent mutants are
+# listed, each with its reason, in .cargo/mutants.toml.
+mutants: deps
+	@command -v cargo-mutants >/dev/null || cargo install --locked cargo-mutants
+	cargo mutants --no-default-features --exclude 'src/lua_module*' --jobs 2
+	$(PYTHON) scripts/mutants-lua.py
 
 clean:
 	cargo clean
