@@ -194,8 +194,8 @@ def test_openapi_yaml_holds_through_the_size_limit_and_the_lockout(venv, tmp_pat
     assert locked.status == 429, f"the run never reached the lockout ({locked}):\n{output}"
 
 
-def _ascii_bodies():
-    """Bodies putting each ASCII character at each place of each field (labelled for messages)."""
+def _probe_bodies():
+    """Each ASCII character at each place of each field, and the length and dot edges, by label."""
     bodies = {}
     for code in range(128):
         c = chr(code)
@@ -211,12 +211,19 @@ def _ascii_bodies():
             "reason": {"muc": MISSING_ROOM, "nickname": "a", "reason": f"a{c}b"},
         }.items():
             bodies[f"{label} {c!r}"] = body
+    for domain in (".", "..", "...", ".x", "x.", "x..", "-", "0", "a" * 1023, "a" * 1024):
+        bodies[f"muc domain {domain!r}"] = {"muc": f"r@{domain}", "jid": "a@b"}
+        bodies[f"jid domain {domain!r}"] = {"muc": MISSING_ROOM, "jid": f"a@{domain}/r"}
+    for length in (1023, 1024):
+        bodies[f"muc node of {length}"] = {"muc": f"{'n' * length}@{NOLOCK}", "jid": "a@b"}
+        bodies[f"nickname of {length}"] = {"muc": MISSING_ROOM, "nickname": "n" * length}
+        bodies[f"jid resource of {length}"] = {"muc": MISSING_ROOM, "jid": f"a@b/{'r' * length}"}
     return bodies
 
 
 def test_openapi_yaml_patterns_are_exact_for_ascii(venv, server):
     """What the schema calls valid is exactly what the module takes (404: looked up), for ASCII."""
-    bodies = _ascii_bodies()
+    bodies = _probe_bodies()
     verdicts = valid(venv, [["/components/schemas/KickRequest", body] for body in bodies.values()])
     api = Api(server, EXACT_IP)
     with ThreadPoolExecutor(8) as pool:
