@@ -178,10 +178,9 @@ def test_openapi_yaml_holds_for_its_examples_and_every_boundary(venv, tmp_path, 
 
 def test_openapi_yaml_holds_for_every_generated_request(venv, tmp_path, server, occupant):
     code, output = schemathesis(venv, tmp_path, server, NOLOCK, NOLOCK_TOKEN, FUZZ_IP,
-                                phases="fuzzing", max_time=35)
+                                phases="fuzzing", max_time=30)
     assert code == 0, output
     assert generated_cases(output) >= MIN_CASES, output
-    print("KICKS", occupant(), generated_cases(output))
     assert occupant() > 0, "the fuzzer never kicked the real occupant:\n" + output
 
 
@@ -212,8 +211,9 @@ def _probe_bodies():
         }.items():
             bodies[f"{label} {c!r}"] = body
     for domain in (".", "..", "...", ".x", "x.", "x..", "-", "0", "a" * 1023, "a" * 1024):
-        bodies[f"muc domain {domain!r}"] = {"muc": f"r@{domain}", "jid": "a@b"}
-        bodies[f"jid domain {domain!r}"] = {"muc": MISSING_ROOM, "jid": f"a@{domain}/r"}
+        shown = repr(domain) if len(domain) < 10 else f"of {len(domain)}"
+        bodies[f"muc domain {shown}"] = {"muc": f"r@{domain}", "jid": "a@b"}
+        bodies[f"jid domain {shown}"] = {"muc": MISSING_ROOM, "jid": f"a@{domain}/r"}
     for length in (1023, 1024):
         bodies[f"muc node of {length}"] = {"muc": f"{'n' * length}@{NOLOCK}", "jid": "a@b"}
         bodies[f"nickname of {length}"] = {"muc": MISSING_ROOM, "nickname": "n" * length}
