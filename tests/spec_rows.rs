@@ -825,3 +825,26 @@ fn refusals_of_keeping_them_out_have_their_status() {
         (404, "item-not-found")
     );
 }
+
+#[test]
+fn fixed_refusal_bodies_are_built_once_at_load() {
+    let kicker = kicker_with(None, None);
+    for err in [
+        KickError::MethodNotAllowed,
+        KickError::Unauthorized,
+        KickError::TooManyFailures { retry_after: 7 },
+        KickError::BodyTooLarge { limit: 16384 },
+        KickError::LengthRequired,
+    ] {
+        let body = kicker.body_for(&err);
+        assert!(
+            matches!(body, Cow::Borrowed(_)),
+            "{err:?} built per request"
+        );
+        assert_eq!(body, http_muc_kick_core::response::error_body(&err));
+    }
+    assert!(matches!(
+        kicker.body_for(&KickError::TargetAmbiguous),
+        Cow::Owned(_)
+    ));
+}
