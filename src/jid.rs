@@ -17,7 +17,14 @@ pub struct JidParts<'a> {
 
 /// Splits `jid` the way Prosody does: the resource is everything after the first `/`; the part
 /// before it holds at most one `@`. Returns a client-facing reason when the syntax is wrong.
+///
+/// A control character (U+0000 to U+001F, U+007F) is refused anywhere: no JID can hold one
+/// (RFC 7622), and although Prosody's nameprep lets them through in a domain, a stanza naming such
+/// a JID either fails to build or changes in transit.
 pub fn split(jid: &str) -> Result<JidParts<'_>, &'static str> {
+    if jid.bytes().any(|b| b < 0x20 || b == 0x7f) {
+        return Err("it holds a control character, which no JID can");
+    }
     let (bare, resource) = match jid.split_once('/') {
         Some((bare, resource)) => (bare, Some(resource)),
         None => (jid, None),
@@ -88,6 +95,22 @@ mod tests {
         ] {
             assert!(split(bad).is_err(), "{bad:?} should be refused");
         }
+    }
+
+    #[test]
+    fn control_characters_are_refused_in_every_part() {
+        for bad in [
+            "a@b\u{4}c",
+            "a@b\tc",
+            "a@b\nc",
+            "a@b\u{7f}",
+            "\u{0}a@b",
+            "a@b/c\u{1f}",
+            "b\u{14}c",
+        ] {
+            assert!(split(bad).is_err(), "{bad:?} should be refused");
+        }
+        assert!(split("a@b c/d e").is_ok());
     }
 
     #[test]

@@ -103,6 +103,28 @@ FIELDS = [
     ("jid node over 1023 bytes", {"muc": "%ROOM%", "jid": "b" * 1024 + "@localhost"}),
     ("jid resource over 1023 bytes", {"muc": "%ROOM%", "jid": "bob@localhost/" + "p" * 1024}),
     ("jid domain over 1023 bytes", {"muc": "%ROOM%", "jid": "bob@" + "d" * 1024}),
+    # Prosody's nameprep lets control characters through in a domain; no JID can hold one.
+    ("jid with control char in domain", {"muc": "%ROOM%", "jid": "bob@local\u0004host"}),
+    ("jid with U+0014 in domain", {"muc": "%ROOM%", "jid": "bob@local\u0014host"}),
+    ("muc with control char in domain", {"muc": "r@muc.local\u0001host", "nickname": "Bob"}),
+    ("ban of a jid with control char in domain", {"muc": "%ROOM%", "jid": "x\u0004y", "ban": True}),
+    ("unban of a jid with control char in domain", {"muc": "%ROOM%", "jid": "x\u0004y", "unban": True}),
+    ("every room, control char in domain", {"jid": "bob@local\u0004host"}),
+    # ban and unban (SPEC "Keeping them out"): anything but their values, or in the wrong shape
+    ("ban a string", {"muc": "%ROOM%", "nickname": "Bob", "ban": "yes"}),
+    ("ban 0", {"muc": "%ROOM%", "nickname": "Bob", "ban": 0}),
+    ("ban negative", {"muc": "%ROOM%", "nickname": "Bob", "ban": -5}),
+    ("ban 1.5", {"muc": "%ROOM%", "nickname": "Bob", "ban": 1.5}),
+    ("ban over a year", {"muc": "%ROOM%", "nickname": "Bob", "ban": 31536001}),
+    ("ban an object", {"muc": "%ROOM%", "nickname": "Bob", "ban": {}}),
+    ("ban without muc", {"jid": "bob@localhost", "ban": True}),
+    ("unban 1", {"muc": "%ROOM%", "jid": "bob@localhost", "unban": 1}),
+    ("unban with nickname", {"muc": "%ROOM%", "nickname": "Bob", "unban": True}),
+    ("unban with reason", {"muc": "%ROOM%", "jid": "bob@localhost", "unban": True, "reason": "r"}),
+    ("unban with ban", {"muc": "%ROOM%", "jid": "bob@localhost", "unban": True, "ban": True}),
+    ("unban without muc", {"jid": "bob@localhost", "unban": True}),
+    ("unban without jid", {"muc": "%ROOM%", "unban": True}),
+    ("nickname without muc", {"nickname": "Bob"}),
 ]
 
 # A reason XML cannot carry: refused before anything happens to the room.
