@@ -227,6 +227,44 @@ fn when_full_an_ended_window_goes_before_any_live_one() {
 }
 
 #[test]
+fn a_locked_window_that_ended_and_fails_again_becomes_the_most_recently_failed() {
+    let now = Instant::now();
+    let mut lockout = Lockout::new(3, 3);
+    fail(&mut lockout, b"10.0.0.1", 3, now);
+    fail(&mut lockout, b"10.0.0.2", 1, now + secs(30));
+    fail(&mut lockout, b"10.0.0.3", 1, now + secs(31));
+    // 10.0.0.1's lockout ended; its new window makes it the most recently failed.
+    fail(&mut lockout, b"10.0.0.1", 1, now + secs(61));
+    let t = now + secs(62);
+    fail(&mut lockout, b"10.0.0.4", 1, t);
+    fail(&mut lockout, b"10.0.0.1", 2, t);
+    assert!(locked(&mut lockout, b"10.0.0.1", t), "10.0.0.1 kept");
+    fail(&mut lockout, b"10.0.0.3", 2, t);
+    assert!(locked(&mut lockout, b"10.0.0.3", t), "10.0.0.3 kept");
+}
+
+#[test]
+fn an_unlocked_window_that_ended_and_fails_again_becomes_the_most_recently_failed() {
+    let now = Instant::now();
+    let mut lockout = Lockout::new(3, 3);
+    fail(&mut lockout, b"10.0.0.1", 1, now);
+    fail(&mut lockout, b"10.0.0.2", 1, now + secs(10));
+    fail(&mut lockout, b"10.0.0.3", 1, now + secs(20));
+    fail(&mut lockout, b"10.0.0.1", 1, now + secs(61));
+    let t = now + secs(62);
+    fail(&mut lockout, b"10.0.0.4", 1, t);
+    fail(&mut lockout, b"10.0.0.1", 2, t);
+    assert!(locked(&mut lockout, b"10.0.0.1", t), "10.0.0.1 kept");
+    fail(&mut lockout, b"10.0.0.3", 2, t);
+    assert!(locked(&mut lockout, b"10.0.0.3", t), "10.0.0.3 kept");
+    fail(&mut lockout, b"10.0.0.2", 2, t);
+    assert!(
+        !locked(&mut lockout, b"10.0.0.2", t),
+        "10.0.0.2 was the one forgotten"
+    );
+}
+
+#[test]
 fn a_locked_address_that_fails_again_stays_locked_and_tracked_once() {
     let now = Instant::now();
     let mut lockout = Lockout::new(1, 4);
@@ -241,6 +279,55 @@ fn a_capacity_of_zero_still_tracks_one_address() {
     let mut lockout = Lockout::new(1, 0);
     fail(&mut lockout, IP, 1, now);
     assert!(locked(&mut lockout, IP, now));
+}
+
+/// The slots of `list`, walked forwards, after checking each back link.
+fn walk(lockout: &Lockout, which: Which) -> Vec<Slot> {
+    let list = match which {
+        Which::Windows => lockout.windows,
+        Which::Unlocked => lockout.unlocked,
+    };
+    let links = |slot: Slot| {
+        let entry = &lockout.entries[slot as usize];
+        match which {
+            Which::Windows => entry.windows,
+            Which::Unlocked => entry.unlocked,
+        }
+    };
+    let (mut slots, mut prev, mut slot) = (Vec::new(), NIL, list.head);
+    while slot != NIL {
+        assert!(slots.len() <= lockout.entries.len(), "a cycle");
+        assert_eq!(links(slot).prev, prev, "a broken back link");
+        slots.push(slot);
+        (prev, slot) = (slot, links(slot).next);
+    }
+    assert_eq!(list.tail, prev, "a wrong tail");
+    slots
+}
+
+/// Every entry is on the windows list, in the order the windows opened; the unlocked list holds
+/// exactly the entries that are not locked out; the map finds every entry by its key.
+fn assert_consistent(lockout: &Lockout) {
+    let windows = walk(lockout, Which::Windows);
+    assert_eq!(windows.len(), lockout.entries.len());
+    let opened: Vec<Instant> = windows
+        .iter()
+        .map(|&slot| lockout.entries[slot as usize].first_failure)
+        .collect();
+    assert!(
+        opened.windows(2).all(|pair| pair[0] <= pair[1]),
+        "windows out of order"
+    );
+    let mut unlocked = walk(lockout, Which::Unlocked);
+    unlocked.sort_unstable();
+    let expected: Vec<Slot> = (0..lockout.entries.len() as Slot)
+        .filter(|&slot| !lockout.locked(slot))
+        .collect();
+    assert_eq!(unlocked, expected);
+    assert_eq!(lockout.slots.len(), lockout.entries.len());
+    for (slot, entry) in lockout.entries.iter().enumerate() {
+        assert_eq!(lockout.slots.get(&entry.key), Some(&(slot as Slot)));
+    }
 }
 
 /// Operations a request may cause: a check, or a failure.
@@ -283,6 +370,7 @@ proptest! {
                 Op::Wait(s) => now += secs(s.into()),
             }
             prop_assert!(lockout.tracked() <= capacity);
+            assert_consistent(&lockout);
         }
     }
 
