@@ -335,6 +335,7 @@ fn assert_consistent(lockout: &Lockout) {
 enum Op {
     Check(u16),
     Fail(u16),
+    FailOnce(u16),
     Wait(u8),
 }
 
@@ -343,6 +344,7 @@ fn ops() -> impl Strategy<Value = Vec<Op>> {
         prop_oneof![
             (0u16..300).prop_map(Op::Check),
             (0u16..300).prop_map(Op::Fail),
+            (0u16..300).prop_map(Op::FailOnce),
             (0u8..90).prop_map(Op::Wait),
         ],
         1..600,
@@ -367,6 +369,7 @@ proptest! {
                     fail(&mut lockout, &ip, max, now);
                     prop_assert!(locked(&mut lockout, &ip, now), "{n} not counted");
                 }
+                Op::FailOnce(n) => lockout.record_failure(&v4(n.into()), now),
                 Op::Wait(s) => now += secs(s.into()),
             }
             prop_assert!(lockout.tracked() <= capacity);
@@ -387,7 +390,7 @@ proptest! {
             let before = lockout.steps;
             match op {
                 Op::Check(n) => { let _ = lockout.check(&v4(n.into()), now); }
-                Op::Fail(n) => lockout.record_failure(&v4(n.into()), now),
+                Op::Fail(n) | Op::FailOnce(n) => lockout.record_failure(&v4(n.into()), now),
                 Op::Wait(s) => now += secs(s.into()),
             }
             prop_assert!(lockout.steps - before <= MAX_STEPS_PER_REQUEST);
