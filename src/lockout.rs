@@ -122,13 +122,11 @@ impl Lockout {
     /// Allows `max_failures` failures per window (0 disables the lockout), tracking at most
     /// `capacity` addresses (at least one).
     pub fn new(max_failures: u32, capacity: usize) -> Self {
-        let capacity = capacity.clamp(1, NIL as usize);
-        let reserved = if max_failures == 0 { 0 } else { capacity };
         Self {
             max_failures,
-            capacity,
-            slots: HashMap::with_capacity(reserved),
-            entries: Vec::with_capacity(reserved),
+            capacity: capacity.clamp(1, NIL as usize),
+            slots: HashMap::new(),
+            entries: Vec::new(),
             windows: EMPTY,
             unlocked: EMPTY,
             #[cfg(test)]
