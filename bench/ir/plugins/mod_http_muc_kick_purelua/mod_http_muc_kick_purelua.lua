@@ -38,47 +38,56 @@ for i, value in ipairs(authorization) do
 	end
 end
 local www_authenticate = table.concat(challenges, ", ");
+local TOO_LARGE = ("Request body is larger than %d bytes"):format(max_body_size);
 
 local get_room_from_jid = module:depends("muc").get_room_from_jid;
 module:depends("http");
 
 local requests_by_status = module:metric("counter", "requests", "",
 	"HTTP kick requests, by response status", { "status" });
+local requests = setmetatable({}, { __index = function (counters, status) -- one counter per status
+	local counter = requests_by_status:with_labels(tostring(status));
+	counters[status] = counter;
+	return counter;
+end });
 local kicked_occupants = module:metric("counter", "kicked_occupants", "",
 	"Occupants kicked through the HTTP API", {}):with_labels();
 
--- Responses
-
-local function error_body(message, condition)
-	return json.encode({ error = message, condition = condition });
-end
+-- Responses: every body for a given status and message is encoded once.
 
 local CONDITIONS = {
 	[400] = "bad-request", [401] = "not-authorized", [403] = "forbidden", [404] = "item-not-found",
 	[405] = "method-not-allowed", [411] = "length-required", [413] = "payload-too-large",
 	[429] = "too-many-requests", [500] = "internal-server-error",
 };
-local FIXED = {
-	[401] = error_body("Authorization failed", "not-authorized");
-	[405] = error_body("Only POST is allowed on this endpoint", "method-not-allowed");
-	[411] = error_body("Chunked request bodies are not supported; send Content-Length", "length-required");
-	[413] = error_body(("Request body is larger than %d bytes"):format(max_body_size), "payload-too-large");
-	[429] = error_body("Too many failed authorizations from this address; retry later", "too-many-requests");
-	[500] = error_body("Internal error", "internal-server-error");
+local bodies = setmetatable({}, { __index = function (by_status, status)
+	local of_status = setmetatable({}, { __index = function (by_message, message)
+		local body = json.encode({ error = message, condition = CONDITIONS[status] });
+		by_message[message] = body;
+		return body;
+	end });
+	by_status[status] = of_status;
+	return of_status;
+end });
+
+-- Prosody copies the headers of a returned table, so these can be shared.
+local JSON = { content_type = "application/json" };
+local HEADERS = {
+	[401] = { content_type = "application/json", www_authenticate = www_authenticate };
+	[405] = { content_type = "application/json", allow = "POST" };
 };
 
 local function respond(status, body, headers)
-	requests_by_status:with_labels(tostring(status)):add(1);
-	headers = headers or {};
-	headers.content_type = "application/json";
-	return { status_code = status, headers = headers, body = body };
+	requests[status]:add(1);
+	return { status_code = status, headers = headers or HEADERS[status] or JSON, body = body };
 end
 
--- `message` is for the API client and the log; fixed statuses send their fixed body.
-local function refuse(request, status, message, headers)
+-- `message` goes to the client and the log, `detail` (what was asked for) to the log only.
+local function refuse(request, status, message, detail, headers)
 	local level = (status == 401 or status == 429) and "warn" or "info";
-	module:log(level, "Refused kick request from %s: %s (%d)", request.ip, message, status);
-	return respond(status, FIXED[status] or error_body(message, CONDITIONS[status]), headers);
+	module:log(level, "Refused kick request from %s: %s%s%s (%d)", request.ip, message,
+		detail and ": " or "", detail or "", status);
+	return respond(status, bodies[status][message], headers);
 end
 
 -- For log lines: client text on one line.
@@ -198,7 +207,7 @@ local function kick(request, muc, nickname, real_jid, reason)
 	end
 
 	local room = jid.host(room_jid) == module.host and get_room_from_jid(room_jid);
-	if not room then return refuse(request, 404, "No such room on this component: " .. room_jid); end
+	if not room then return refuse(request, 404, "No such room on this component", room_jid); end
 
 	local kicked = {};
 	for _, occupant in ipairs(find_occupants(room, occupant_jid, real_jid)) do
@@ -209,12 +218,12 @@ local function kick(request, muc, nickname, real_jid, reason)
 			module:log("info", "Kicked %s (%s) from %s, reason %s, on request from %s",
 				nick, occupant.bare_jid, room_jid, quoted(reason), request.ip);
 		elseif condition ~= "item-not-found" then
-			return refuse(request, 403, ("Kick refused: %s (%s in %s)"):format(condition, nick, room_jid));
+			return refuse(request, 403, "The room refused the kick", ("%s (%s in %s)"):format(condition, nick, room_jid));
 		end
 	end
 	if not kicked[1] then
 		local target = occupant_jid and jid.resource(occupant_jid) or real_jid;
-		return refuse(request, 404, ("No such occupant in the room: %s in %s"):format(target, room_jid));
+		return refuse(request, 404, "No such occupant in the room", target .. " in " .. room_jid);
 	end
 	kicked_occupants:add(#kicked);
 	return respond(200, json.encode({ muc = room_jid, kicked = kicked }));
@@ -223,23 +232,24 @@ end
 local function handle(event)
 	local request = event.request;
 	if request.method ~= "POST" then
-		return refuse(request, 405, "Only POST is allowed on this endpoint", { allow = "POST" });
+		return refuse(request, 405, "Only POST is allowed on this endpoint");
 	end
 	local now = monotonic();
 	local wait = retry_after(request.ip, now);
 	if wait then
-		return refuse(request, 429, "Too many failed authorizations", { retry_after = tostring(wait) });
+		return refuse(request, 429, "Too many failed authorizations from this address; retry later", nil,
+			{ content_type = "application/json", retry_after = tostring(wait) });
 	end
 	if not authorized(request.headers.authorization) then
 		record_failure(request.ip, now);
-		return refuse(request, 401, "Authorization failed", { www_authenticate = www_authenticate });
+		return refuse(request, 401, "Authorization failed");
 	end
 	if request.headers.transfer_encoding then
-		return refuse(request, 411, "Chunked request body");
+		return refuse(request, 411, "Chunked request bodies are not supported; send Content-Length");
 	end
 	local body = request.body or "";
 	if #body > max_body_size then
-		return refuse(request, 413, "Request body too large");
+		return refuse(request, 413, TOO_LARGE);
 	end
 	local muc, nickname, real_jid, reason = parse(body);
 	if not muc then
@@ -249,7 +259,7 @@ local function handle(event)
 	if done then return response; end
 	module:log("error", "Kick of %s from %s requested by %s failed inside the server: %s",
 		quoted(nickname or real_jid), quoted(muc), request.ip, response);
-	return respond(500, FIXED[500]);
+	return respond(500, bodies[500]["Internal error"]);
 end
 
 local route = { POST = handle, GET = handle, PUT = handle, DELETE = handle, PATCH = handle, TRACE = handle };
