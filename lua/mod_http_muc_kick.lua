@@ -29,7 +29,7 @@ local get_room_from_jid = module:depends("muc").get_room_from_jid;
 module:depends("http");
 local prepare = module:require("prep"); -- Prosody's stringprep, where the library was unsure
 local bans = module:require("bans"); -- ban, unban, timed lifts and their storage
-local occupants = module:require("occupants"); -- which live rooms an account is in
+local occupants = module:require("occupants"); -- the occupants a request names, and their rooms
 
 local requests_by_status = module:metric("counter", "requests", "",
 	"HTTP kick requests, by response status", { "status" });
@@ -82,23 +82,10 @@ local function logged_reason(reason) return reason and quoted(reason, "reason ")
 
 -- The rooms: everything here was checked by the library or by prepare().
 
-local function find_occupants(room, kind, target)
-	if kind == "nickname" then
-		return { room:get_occupant_by_nick(room.jid .. "/" .. target) };
-	elseif jid.resource(target) then
-		return { room:get_occupant_by_nick(room:get_occupant_jid(target)) };
-	end
-	local found = {};
-	for _, occupant in room:each_occupant() do
-		if occupant.bare_jid == target then found[#found + 1] = occupant; end
-	end
-	return found;
-end
-
 -- The nicknames kicked out of room, or nil and the condition the room refused with.
 local function kick_from(request, room, kind, target, reason)
 	local kicked = {};
-	for _, occupant in ipairs(find_occupants(room, kind, target)) do
+	for _, occupant in ipairs(occupants.find(room, kind, target)) do
 		local done, _, condition = room:set_role(true, occupant.nick, "none", reason);
 		local nick = occupant.nick:sub(#room.jid + 2);
 		if done then

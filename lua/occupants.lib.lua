@@ -1,5 +1,6 @@
--- Which live rooms of this component an account is in: an index kept from MUC events, so that
--- "every room" costs as much as that account's rooms, never a walk of all rooms.
+-- The occupants a request names (find), and which live rooms of this component an account is in
+-- (rooms_of): an index kept from MUC events, so that "every room" costs as much as that
+-- account's rooms, never a walk of all rooms.
 --
 -- The truth is the room itself: each event re-reads the occupant of one nickname
 -- (room:get_occupant_by_nick) and moves that nickname to the account holding it now, or out of
@@ -10,6 +11,7 @@
 -- occupants (muc-room-restored); evicted ones are not live and are left out by rooms_of.
 
 local setmetatable, next, pairs = setmetatable, next, pairs;
+local jid_resource = require "util.jid".resource;
 
 local muc = module:depends("muc");
 
@@ -83,6 +85,21 @@ function occupants.rooms_of(bare_jid)
 		if is_live(room) then found[#found + 1] = room; end
 	end
 	if next(rooms) == nil then rooms_by_account[bare_jid] = nil; end -- its rooms were all collected
+	return found;
+end
+
+-- The occupants of room that a request names: by nickname, by a session's full JID, or every
+-- occupant of an account's bare JID.
+function occupants.find(room, kind, target)
+	if kind == "nickname" then
+		return { room:get_occupant_by_nick(room.jid .. "/" .. target) };
+	elseif jid_resource(target) then
+		return { room:get_occupant_by_nick(room:get_occupant_jid(target)) };
+	end
+	local found = {};
+	for _, occupant in room:each_occupant() do
+		if occupant.bare_jid == target then found[#found + 1] = occupant; end
+	end
 	return found;
 end
 
