@@ -108,7 +108,7 @@ fuzz:
 # listed, each with its reason, in .cargo/mutants.toml.
 mutants: deps
 	@command -v cargo-mutants >/dev/null || cargo install --locked cargo-mutants
-	cargo mutants --no-default-features --exclude 'src/lua_module*' --jobs 2
+	cargo mutants --no-default-features --exclude src/lua_module.rs --exclude 'src/lua_module/*' --jobs 2
 	$(PYTHON) scripts/mutants-lua.py
 
 clean:
