@@ -12,3 +12,7 @@ files["spec/e2e/plugins/"] = {
 	globals = { "module" },
 	read_globals = { "prosody", "hosts" },
 }
+files["bench/ir/plugins/"] = {
+	globals = { "module" },
+	read_globals = { "prosody", "hosts" },
+}

@@ -84,7 +84,7 @@ lint: deps
 	cargo fmt --check
 	cargo clippy --all-targets --no-default-features -- -D warnings
 	cargo clippy --release $(CARGO_FEATURES) -- -D warnings
-	luacheck lua spec
+	luacheck lua spec bench/ir/plugins
 
 demo: deps stage
 	$(PYTHON) spec/e2e/demo.py $(STAGE)
@@ -94,6 +94,12 @@ bench: stage
 	@scripts/deps.sh wrk
 	cargo bench --no-default-features
 	$(PYTHON) bench/http_load.py $(STAGE)
+
+# Instructions per request inside Prosody under callgrind: ours, a floor and a pure-Lua baseline,
+# with statistics off and on (bench/README.md). Measured, never asserted; not in `make test`.
+bench-ir:
+	@scripts/deps.sh valgrind
+	$(PYTHON) bench/ir/run.py
 
 # Bounded fuzzing of the core and the lockout: FUZZ_SECONDS per target (60 by default), or
 # FUZZ_RUNS executions each. cargo-fuzz needs nightly features: RUSTC_BOOTSTRAP=1 allows them.

@@ -19,6 +19,7 @@ local bans_counter = module:metric("counter", "bans", "", "Bans set through the 
 local unbans_counter = module:metric("counter", "unbans", "", "Bans lifted through the HTTP API", {}):with_labels();
 
 local lifts = {}; -- pending timed lifts, by "<bare jid> <room jid>"
+local stored = {}; -- room JID -> true where the store holds records, so an empty room costs nothing
 
 local function ends(until_time) return until_time and "until " .. datetime(until_time) or "until lifted"; end
 local function logged_reason(reason) -- client text: quoted, on one line
@@ -33,6 +34,7 @@ local function load_records(room_jid)
 end
 
 local function save_records(room_jid, records)
+	stored[room_jid] = next(records) ~= nil or nil;
 	local saved, err = store:set((jid_split(room_jid)), next(records) and records or nil);
 	if not saved then
 		module:log("error", "Could not store the bans of %s (a restart will forget them): %s", room_jid, err);
@@ -123,7 +125,7 @@ end
 
 -- A room that is destroyed (a temporary one when it empties) takes its bans with it.
 module:hook("muc-room-destroyed", function (event)
-	save_records(event.room.jid, {});
+	if stored[event.room.jid] then save_records(event.room.jid, {}); end
 end);
 
 -- Catch-up at load: every timed ban is scheduled again; one whose time passed is lifted now.
@@ -132,6 +134,7 @@ for node in store:users() do
 	local done, records = pcall(load_records, room_jid);
 	if not done then module:log("error", "Timed bans not scheduled: %s", records); end
 	for bare_jid, record in pairs(done and records or {}) do
+		stored[room_jid] = true;
 		if record["until"] then schedule(room_jid, bare_jid, record["until"]); end
 	end
 end

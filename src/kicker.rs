@@ -221,14 +221,22 @@ impl Kicker {
 
     /// The JSON body for `err`; the fixed ones are built once, at load.
     pub fn body_for(&self, err: &KickError) -> Cow<'_, str> {
-        match err {
-            KickError::MethodNotAllowed => Cow::Borrowed(&self.method_not_allowed_body),
-            KickError::Unauthorized => Cow::Borrowed(&self.unauthorized_body),
-            KickError::TooManyFailures { .. } => Cow::Borrowed(&self.too_many_failures_body),
-            KickError::BodyTooLarge { .. } => Cow::Borrowed(&self.body_too_large_body),
-            KickError::LengthRequired => Cow::Borrowed(&self.length_required_body),
-            _ => Cow::Owned(response::error_body(err)),
+        match self.fixed_body(err) {
+            Some(fixed) => Cow::Borrowed(fixed),
+            None => Cow::Owned(response::error_body(err)),
         }
+    }
+
+    /// The body of `err` when it is one of the refusals whose body never changes.
+    pub fn fixed_body(&self, err: &KickError) -> Option<&str> {
+        Some(match err {
+            KickError::MethodNotAllowed => &self.method_not_allowed_body,
+            KickError::Unauthorized => &self.unauthorized_body,
+            KickError::TooManyFailures { .. } => &self.too_many_failures_body,
+            KickError::BodyTooLarge { .. } => &self.body_too_large_body,
+            KickError::LengthRequired => &self.length_required_body,
+            _ => return None,
+        })
     }
 
     /// The `WWW-Authenticate` header value for 401 responses.

@@ -50,10 +50,23 @@ fn serialize_strs<S: AsRef<str>, Z: serde::Serializer>(
 
 /// `{"error": "<message>", "condition": "<condition>"}` for `err`.
 pub fn error_body(err: &KickError) -> String {
-    to_json(&ErrorBody {
-        error: &err.to_string(),
-        condition: err.condition(),
-    })
+    error_body_for(&err.to_string(), err.condition())
+}
+
+/// The error body for an error whose text is `message`.
+pub fn error_body_for(message: &str, condition: &str) -> String {
+    let mut body = Vec::with_capacity(message.len() + condition.len() + 32);
+    let written = serde_json::to_writer(
+        &mut body,
+        &ErrorBody {
+            error: message,
+            condition,
+        },
+    );
+    match written.map(|()| String::from_utf8(body)) {
+        Ok(Ok(body)) => body,
+        _ => FALLBACK_BODY.to_owned(),
+    }
 }
 
 /// `{"muc": "<room>", "kicked": ["<nickname>", ...]}`.

@@ -16,6 +16,7 @@
 
 use std::borrow::Cow;
 use std::ffi::{c_char, c_int};
+use std::fmt::Write;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Instant;
 
@@ -108,14 +109,19 @@ impl Crossing {
     }
 
     fn refusal(&mut self, err: &KickError) -> [Out; 6] {
-        let body = match self.kicker.body_for(err) {
-            Cow::Borrowed(fixed) => Out::text(fixed),
-            Cow::Owned(body) => self.keep(Cow::Owned(body)),
+        let mut message = String::with_capacity(128);
+        let _ = write!(message, "{err}");
+        let body = match self.kicker.fixed_body(err) {
+            Some(fixed) => Out::text(fixed),
+            None => self.keep(Cow::Owned(response::error_body_for(
+                &message,
+                err.condition(),
+            ))),
         };
-        let message = match err.log_detail() {
-            Some(detail) => format!("{err}: {detail}"),
-            None => err.to_string(),
-        };
+        if let Some(detail) = err.log_detail() {
+            message.push_str(": ");
+            message.push_str(detail);
+        }
         let retry_after = match err {
             KickError::TooManyFailures { retry_after } => Out::Int(*retry_after),
             _ => Out::Nil,
