@@ -54,23 +54,23 @@ local function respond(status, body, headers)
 	return { status_code = status; headers = headers or headers_for[status] or json; body = body };
 end
 
--- detail, what was asked for, goes to the log only; so does the address, cut short: a trusted
+-- detail (in place), what was asked for, goes to the log only; so does the address, cut short: a trusted
 -- proxy passes any X-Forwarded-For text, and an attacker's 9 KB on every line would flood the log.
-local function refuse(request, status, body, message, retry_after, detail)
+local function refuse(request, status, body, message, retry_after, detail, place)
 	local level, ip = (status == 401 or status == 429) and "warn" or "info", request.ip;
-	module:log(level, "Refused kick request from %s: %s%s%s (%d)", #ip > 100 and ip:sub(1, 100) .. "..." or ip,
-		message, detail and ": " or "", detail or "", status);
+	module:log(level, "Refused kick request from %s: %s%s%s%s%s (%d)", #ip > 100 and ip:sub(1, 100) .. "..." or ip,
+		message, detail and ": " or "", detail or "", place and " in " or "", place or "", status);
 	local headers = retry_after and { content_type = "application/json"; retry_after = ("%d"):format(retry_after) };
 	return respond(status, body, headers);
 end
 
-local function refuse_with(request, refusal, detail)
-	return refuse(request, refusal.status, refusal.body, refusal.message, nil, detail);
+local function refuse_with(request, refusal, detail, place)
+	return refuse(request, refusal.status, refusal.body, refusal.message, nil, detail, place);
 end
 
-local function room_refused(request, condition, detail)
+local function room_refused(request, condition, detail, place)
 	local status, body, message = kicker.room_refused(tostring(condition));
-	return refuse(request, status, body, message, nil, detail);
+	return refuse(request, status, body, message, nil, detail, place);
 end
 
 -- Client text in a log line: quoted, on one line, and formatted only if the line is written.
@@ -83,12 +83,15 @@ local function logged_reason(reason) return reason and quoted(reason, "reason ")
 -- The rooms: everything here was checked by the library or by prepare().
 
 -- The nicknames kicked out of room, or nil and the condition the room refused with.
+local none = {}; -- the empty list, returned without making one; never written to
+
 local function kick_from(request, room, kind, target, reason)
-	local kicked = {};
+	local kicked;
 	for _, occupant in ipairs(occupants.find(room, kind, target)) do
 		local done, _, condition = room:set_role(true, occupant.nick, "none", reason);
-		local nick = occupant.nick:sub(#room.jid + 2);
+		local nick = kind == "nickname" and target or occupant.nick:sub(#room.jid + 2);
 		if done then
+			kicked = kicked or {};
 			kicked[#kicked + 1] = nick;
 			module:log("info", "Kicked %s (%s) from %s, %s, on request from %s",
 				nick, occupant.bare_jid, room.jid, logged_reason(reason), request.ip);
@@ -96,6 +99,7 @@ local function kick_from(request, room, kind, target, reason)
 			return nil, ("%s (%s in %s)"):format(condition, nick, room.jid);
 		end
 	end
+	if not kicked then return none; end
 	kicked_occupants:add(#kicked);
 	return kicked;
 end
@@ -103,7 +107,7 @@ end
 local function kick(request, room, kind, target, reason)
 	local kicked, refused = kick_from(request, room, kind, target, reason);
 	if not kicked then return refuse_with(request, fixed.forbidden, refused); end
-	if not kicked[1] then return refuse_with(request, fixed.occupant_not_found, target .. " in " .. room.jid); end
+	if not kicked[1] then return refuse_with(request, fixed.occupant_not_found, target, room.jid); end
 	return respond(200, kicked_body(room.jid, unpack(kicked)));
 end
 
@@ -111,13 +115,13 @@ local function ban(request, room, kind, target, reason, seconds)
 	local account = target;
 	if kind == "nickname" then
 		local occupant = room:get_occupant_by_nick(room.jid .. "/" .. target);
-		if not occupant then return refuse_with(request, fixed.occupant_not_found, target .. " in " .. room.jid); end
+		if not occupant then return refuse_with(request, fixed.occupant_not_found, target, room.jid); end
 		account = occupant.bare_jid;
 	end
 	account = jid.bare(account);
 	local ends = seconds ~= true and os.time() + seconds or nil;
 	local kicked, condition = bans.ban(room, account, reason, ends, request.ip);
-	if not kicked then return room_refused(request, condition, account .. " in " .. room.jid); end
+	if not kicked then return room_refused(request, condition, account, room.jid); end
 	kicked_occupants:add(#kicked);
 	return respond(200, kicker.banned_body(room.jid, account, ends, unpack(kicked)));
 end
@@ -126,8 +130,8 @@ local function unban(request, room, account)
 	account = jid.bare(account);
 	local done, condition = bans.unban(room, account, request.ip);
 	if done then return respond(200, kicker.unbanned_body(room.jid, account)); end
-	if condition == "item-not-found" then return refuse_with(request, fixed.not_banned, account .. " in " .. room.jid); end
-	return room_refused(request, condition, account .. " in " .. room.jid);
+	if condition == "item-not-found" then return refuse_with(request, fixed.not_banned, account, room.jid); end
+	return room_refused(request, condition, account, room.jid);
 end
 
 local function kick_everywhere(request, target, reason)
@@ -137,7 +141,7 @@ local function kick_everywhere(request, target, reason)
 		if not kicked then return refuse_with(request, fixed.forbidden, refused); end
 		if kicked[1] then rooms[#rooms + 1] = { muc = room.jid; kicked = kicked }; end
 	end
-	if not rooms[1] then return refuse_with(request, fixed.occupant_not_found, target .. " in any room"); end
+	if not rooms[1] then return refuse_with(request, fixed.occupant_not_found, target, "any room"); end
 	return respond(200, kicker.rooms_body(rooms));
 end
 

@@ -66,16 +66,16 @@ local function index_room(room)
 end
 
 local function on_occupant(event) sync(event.room, event.occupant.nick); end
--- First among handlers, so one that stops the event cannot hide a change.
+-- First among handlers, so one that stops the event cannot hide a change. Every change to an
+-- occupant is broadcast (0.12 and 13), so the join and leave events would only repeat the work.
 module:hook("muc-broadcast-presence", on_occupant, 1000);
-module:hook("muc-occupant-joined", on_occupant, 1000);
-module:hook("muc-occupant-left", on_occupant, 1000);
 module:hook("muc-room-restored", function (event) index_room(event.room); end, 1000);
 
 -- Enabled or reloaded on a running server: start from the rooms live now.
 for room in muc.live_rooms() do index_room(room); end
 
 local occupants = {};
+local none = {}; -- the empty list, returned without making one; never written to
 
 -- A new array of the live rooms where bare_jid has at least one occupant (safe to iterate while
 -- kicking changes the index).
@@ -91,10 +91,10 @@ end
 -- The occupants of room that a request names: by nickname, by a session's full JID, or every
 -- occupant of an account's bare JID.
 function occupants.find(room, kind, target)
-	if kind == "nickname" then
-		return { room:get_occupant_by_nick(room.jid .. "/" .. target) };
-	elseif jid_resource(target) then
-		return { room:get_occupant_by_nick(room:get_occupant_jid(target)) };
+	if kind == "nickname" or jid_resource(target) then
+		local occupant = room:get_occupant_by_nick(kind == "nickname" and room.jid .. "/" .. target
+			or room:get_occupant_jid(target));
+		return occupant and { occupant } or none;
 	end
 	local found = {};
 	for _, occupant in room:each_occupant() do

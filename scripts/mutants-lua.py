@@ -44,7 +44,7 @@ def prepare_scratch():
     os.makedirs(SCRATCH, exist_ok=True)
     for name in ("Cargo.toml", "Cargo.lock", ".busted"):
         shutil.copy2(os.path.join(ROOT, name), SCRATCH)
-    for tree in ("src", "spec", "scripts"):
+    for tree in ("src", "spec", "scripts", "benches"):
         shutil.rmtree(os.path.join(SCRATCH, tree), ignore_errors=True)
         shutil.copytree(os.path.join(ROOT, tree), os.path.join(SCRATCH, tree),
                         ignore=shutil.ignore_patterns("e2e", "__pycache__"))

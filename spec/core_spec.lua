@@ -41,6 +41,13 @@ describe("new()", function ()
 		end);
 	end
 
+	it("says a missing authorization option is not set, and a wrong one what it must be", function ()
+		local _, missing = core.new({ host = "h" });
+		assert.matches("http_muc_kick_authorization_header is not set", missing, 1, true);
+		local _, wrong = core.new({ host = "h", authorization = 42 });
+		assert.matches("http_muc_kick_authorization_header must be a string or a list of strings", wrong, 1, true);
+	end);
+
 	it("refuses numeric options that are not whole numbers of at least 0", function ()
 		for _, bad in ipairs({ -1, 1.5, "lots", {}, 0/0, math.huge }) do
 			local kicker, err = new_kicker({ max_body_size = bad });

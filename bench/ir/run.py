@@ -48,7 +48,10 @@ SECRET = "Bearer bench-ir-secret"
 WRONG = "Bearer bench-ir-wrong!"  # as long as SECRET: the requests differ only in what is measured
 HOSTS = {"ours": "ours.localhost", "pure": "pure.localhost", "floor": "floor.localhost"}
 ORDER = ("ours", "pure", "floor", "floor", "pure", "ours")
-PATHS = ("404", "400", "401", "200")
+PATHS = tuple(os.environ.get("BENCH_IR_PATHS", "404 400 401 200").split())
+# The lowest level written to the log file: "error" leaves the 401 path's warn line out, so the
+# difference between two runs is what writing that line costs.
+LOG_LEVEL = os.environ.get("BENCH_IR_LOG_LEVEL", "warn")
 STATS = (("off", ""), ("internal", 'statistics = "internal"\nstatistics_interval = "manual"'))
 
 KICK_OPTIONS = f'''
@@ -117,7 +120,7 @@ class CallgrindProsody:
                 data_path = "{self.dir}/data"
                 certificates = "{self.dir}/certs"
                 admin_socket = "{self.dir}/admin.sock"
-                log = {{ warn = "{self.log_path}" }}
+                log = {{ {LOG_LEVEL} = "{self.log_path}" }}
                 plugin_paths = {{ "{plugins}", "{BENCH_PLUGINS}" }}
                 interfaces = {{ "127.0.0.1" }}
                 local_interfaces = {{ "127.0.0.1" }}
