@@ -12,6 +12,7 @@ local jid_split = require "util.jid".split;
 local datetime = require "util.datetime".datetime;
 local xpcall = require "util.xpcall".xpcall;
 local traceback = debug.traceback;
+local logged_reason = module:require("logtext").reason;
 
 local get_room_from_jid = module:depends("muc").get_room_from_jid;
 local store = module:open_store("http_muc_kick_bans");
@@ -22,9 +23,6 @@ local lifts = {}; -- pending timed lifts, by "<bare jid> <room jid>"
 local stored = {}; -- room JID -> true where the store holds records, so an empty room costs nothing
 
 local function ends(until_time) return until_time and "until " .. datetime(until_time) or "until lifted"; end
-local function logged_reason(reason) -- client text: quoted, on one line
-	return reason and "reason " .. ("%q"):format(reason):gsub("\\\n", "\\n") or "no reason";
-end
 
 -- The room's records; a storage fault raises (the caller answers 500, nothing changed).
 local function load_records(room_jid)

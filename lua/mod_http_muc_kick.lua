@@ -30,6 +30,7 @@ module:depends("http");
 local prepare = module:require("prep"); -- Prosody's stringprep, where the library was unsure
 local bans = module:require("bans"); -- ban, unban, timed lifts and their storage
 local occupants = module:require("occupants"); -- the occupants a request names, and their rooms
+local logtext = module:require("logtext"); -- client text in log lines
 
 local requests_by_status = module:metric("counter", "requests", "",
 	"HTTP kick requests, by response status", { "status" });
@@ -49,42 +50,43 @@ local headers_for = {
 	[405] = { content_type = "application/json"; allow = "POST" };
 };
 
+-- The refusals whose body never changes (the library returns no body for them) are built once.
+local prebuilt = {};
+for status, body in pairs(fixed.bodies) do
+	prebuilt[status] = { status_code = status; headers = headers_for[status] or json; body = body };
+end
+
 local function respond(status, body, headers)
 	requests[status]:add(1);
-	return { status_code = status; headers = headers or headers_for[status] or json; body = body };
+	return body and { status_code = status; headers = headers or headers_for[status] or json; body = body }
+		or prebuilt[status];
 end
 
 -- detail (in place), what was asked for, goes to the log only; so does the address, cut short: a trusted
 -- proxy passes any X-Forwarded-For text, and an attacker's 9 KB on every line would flood the log.
 local function refuse(request, status, body, message, retry_after, detail, place)
 	local level, ip = (status == 401 or status == 429) and "warn" or "info", request.ip;
-	module:log(level, "Refused kick request from %s: %s%s%s%s%s (%d)", #ip > 100 and ip:sub(1, 100) .. "..." or ip,
-		message, detail and ": " or "", detail or "", place and " in " or "", place or "", status);
+	ip = #ip > 100 and ip:sub(1, 100) .. "..." or ip;
+	if detail then -- every format argument costs when the line is written: the 401s' line has three
+		module:log(level, "Refused kick request from %s: %s: %s%s%s (%d)", ip, message, detail,
+			place and " in " or "", place or "", status);
+	else
+		module:log(level, "Refused kick request from %s: %s (%d)", ip, message, status);
+	end
 	local headers = retry_after and { content_type = "application/json"; retry_after = ("%d"):format(retry_after) };
-	return respond(status, body, headers);
+	return respond(status, body or headers and fixed.bodies[status], headers);
 end
 
 local function refuse_with(request, refusal, detail, place)
 	return refuse(request, refusal.status, refusal.body, refusal.message, nil, detail, place);
 end
 
-local function room_refused(request, condition, detail, place)
-	local status, body, message = kicker.room_refused(tostring(condition));
-	return refuse(request, status, body, message, nil, detail, place);
-end
-
--- Client text in a log line: quoted, on one line, and formatted only if the line is written.
-local quoted_mt = { __tostring = function (self)
-	return self.label .. (("%q"):format(self.text):gsub("\\\n", "\\n"));
-end };
-local function quoted(text, label) return setmetatable({ text = text or "", label = label or "" }, quoted_mt); end
-local function logged_reason(reason) return reason and quoted(reason, "reason ") or "no reason"; end
 
 -- The rooms: everything here was checked by the library or by prepare().
 
--- The nicknames kicked out of room, or nil and the condition the room refused with.
 local none = {}; -- the empty list, returned without making one; never written to
 
+-- The nicknames kicked out of room, or nil and the condition the room refused with.
 local function kick_from(request, room, kind, target, reason)
 	local kicked;
 	for _, occupant in ipairs(occupants.find(room, kind, target)) do
@@ -94,7 +96,7 @@ local function kick_from(request, room, kind, target, reason)
 			kicked = kicked or {};
 			kicked[#kicked + 1] = nick;
 			module:log("info", "Kicked %s (%s) from %s, %s, on request from %s",
-				nick, occupant.bare_jid, room.jid, logged_reason(reason), request.ip);
+				nick, occupant.bare_jid, room.jid, logtext.reason(reason), request.ip);
 		elseif condition ~= "item-not-found" then
 			return nil, ("%s (%s in %s)"):format(condition, nick, room.jid);
 		end
@@ -114,14 +116,14 @@ end
 local function ban(request, room, kind, target, reason, seconds)
 	local account = target;
 	if kind == "nickname" then
-		local occupant = room:get_occupant_by_nick(room.jid .. "/" .. target);
+		local occupant = occupants.find(room, kind, target)[1];
 		if not occupant then return refuse_with(request, fixed.occupant_not_found, target, room.jid); end
 		account = occupant.bare_jid;
 	end
 	account = jid.bare(account);
 	local ends = seconds ~= true and os.time() + seconds or nil;
 	local kicked, condition = bans.ban(room, account, reason, ends, request.ip);
-	if not kicked then return room_refused(request, condition, account, room.jid); end
+	if not kicked then return refuse_with(request, kicker.room_refused(tostring(condition)), account, room.jid); end
 	kicked_occupants:add(#kicked);
 	return respond(200, kicker.banned_body(room.jid, account, ends, unpack(kicked)));
 end
@@ -131,7 +133,7 @@ local function unban(request, room, account)
 	local done, condition = bans.unban(room, account, request.ip);
 	if done then return respond(200, kicker.unbanned_body(room.jid, account)); end
 	if condition == "item-not-found" then return refuse_with(request, fixed.not_banned, account, room.jid); end
-	return room_refused(request, condition, account, room.jid);
+	return refuse_with(request, kicker.room_refused(tostring(condition)), account, room.jid);
 end
 
 local function kick_everywhere(request, target, reason)
@@ -173,14 +175,14 @@ local function handle(event)
 	local done, response = xpcall(act, traceback, request, outcome, a, b, c, d, e);
 	if done then return response; end
 	module:log("error", "Kick of %s from %s (%s) requested by %s failed inside the server: %s",
-		quoted(b), quoted(a), logged_reason(c), request.ip, response);
+		logtext.quoted(b), logtext.quoted(a), logtext.reason(c), request.ip, response);
 	return respond(500, fixed.internal_error.body);
 end
 
 -- HEAD is served by the GET handler.
 local route = { POST = handle; GET = handle; PUT = handle; DELETE = handle; PATCH = handle; TRACE = handle };
--- Prosody 0.12's mod_http breaks module:reload when OPTIONS is routed with CORS disabled.
--- Unnumbered versions are development builds, newer than 0.12.
+-- Prosody 0.12's mod_http breaks module:reload when OPTIONS is routed with CORS disabled
+-- (unnumbered versions are development builds, newer than 0.12).
 if (tonumber(tostring(prosody.version):match("^(%d+)%.")) or 13) >= 13 then
 	route.OPTIONS = handle;
 end

@@ -12,6 +12,19 @@ local function new_kicker(overrides)
 end
 
 describe("new()", function ()
+	it("returns the bodies of the refusals that never change, by status", function ()
+		local _, fixed = new_kicker({ max_body_size = 100 });
+		assert.same({ 401, 405, 411, 413, 429 }, (function ()
+			local statuses = {};
+			for status in pairs(fixed.bodies) do statuses[#statuses + 1] = status; end
+			table.sort(statuses);
+			return statuses;
+		end)());
+		assert.equal('{"error":"Too many failed authorizations from this address; retry later","condition":"too-many-requests"}',
+			fixed.bodies[429]);
+		assert.equal('{"error":"Request body is larger than 100 bytes","condition":"payload-too-large"}', fixed.bodies[413]);
+	end);
+
 	it("returns a kicker and the fixed responses", function ()
 		local kicker, fixed = new_kicker();
 		assert.equal("function", type(kicker.decide));
@@ -90,6 +103,12 @@ describe("numeric options", function ()
 	end);
 end);
 
+-- The body of a refusal that never changes: decide() returns none, new() built it.
+local function fixed_body(status, overrides)
+	local _, fixed = new_kicker(overrides);
+	return fixed.bodies[status];
+end
+
 describe("kicker.decide()", function ()
 	local VALID = '{"muc":"r@muc.localhost","nickname":"B"}';
 
@@ -141,17 +160,17 @@ describe("kicker.decide()", function ()
 	it("answers 405 for any method but POST, before looking at anything else", function ()
 		local kicker = new_kicker({ max_auth_failures = 1 });
 		for _, method in ipairs({ "GET", "HEAD", "PUT", "DELETE", "PATCH", "TRACE", "OPTIONS" }) do
-			local outcome, status, body = kicker.decide(method, "192.0.2.1", "wrong", nil, "");
-			assert.same({ "refuse", 405 }, { outcome, status });
-			assert.equal('{"error":"Only POST is allowed on this endpoint","condition":"method-not-allowed"}', body);
+			local outcome, status, body, message = kicker.decide(method, "192.0.2.1", "wrong", nil, "");
+			assert.same({ "refuse", 405, nil, "Only POST is allowed on this endpoint" }, { outcome, status, body, message });
 		end
+		assert.equal('{"error":"Only POST is allowed on this endpoint","condition":"method-not-allowed"}', fixed_body(405));
 		assert.equal(200, status_of(kicker, "POST", "192.0.2.1", SECRET, nil, VALID));
 	end);
 
 	it("treats a nil Authorization as missing (401)", function ()
-		local outcome, status, body = new_kicker().decide("POST", "192.0.2.1", nil, nil, "{}");
-		assert.same({ "refuse", 401 }, { outcome, status });
-		assert.equal('{"error":"Authorization failed","condition":"not-authorized"}', body);
+		local outcome, status, body, message = new_kicker().decide("POST", "192.0.2.1", nil, nil, "{}");
+		assert.same({ "refuse", 401, nil, "Authorization failed" }, { outcome, status, body, message });
+		assert.equal('{"error":"Authorization failed","condition":"not-authorized"}', fixed_body(401));
 	end);
 
 	it("compares binary Authorization values byte for byte", function ()
@@ -168,10 +187,11 @@ describe("kicker.decide()", function ()
 	end);
 
 	it("handles bodies far larger than the limit without reading them", function ()
-		local outcome, status, body = new_kicker({ max_body_size = 16384 }).decide("POST", "ip", SECRET, nil,
+		local outcome, status, body, message = new_kicker({ max_body_size = 16384 }).decide("POST", "ip", SECRET, nil,
 			("x"):rep(10 * 1024 * 1024));
-		assert.same({ "refuse", 413 }, { outcome, status });
-		assert.equal('{"error":"Request body is larger than 16384 bytes","condition":"payload-too-large"}', body);
+		assert.same({ "refuse", 413, nil, "Request body is larger than 16384 bytes" }, { outcome, status, body, message });
+		assert.equal('{"error":"Request body is larger than 16384 bytes","condition":"payload-too-large"}',
+			fixed_body(413, { max_body_size = 16384 }));
 	end);
 
 	it("passes large strings through intact", function ()
@@ -195,8 +215,8 @@ describe("kicker.decide()", function ()
 	it("answers 411 for a body sent with a transfer coding, after authorization", function ()
 		local kicker = new_kicker();
 		local outcome, status, body = kicker.decide("POST", "192.0.2.1", SECRET, "chunked", "");
-		assert.same({ "refuse", 411 }, { outcome, status });
-		assert.matches('"condition":"length-required"', body, 1, true);
+		assert.same({ "refuse", 411, nil }, { outcome, status, body });
+		assert.matches('"condition":"length-required"', fixed_body(411), 1, true);
 		assert.equal(401, status_of(kicker, "POST", "192.0.2.1", "wrong", "chunked", ""));
 	end);
 
@@ -235,10 +255,10 @@ describe("kicker.kicked_body()", function ()
 	end);
 
 	it("builds the 403 of a refused affiliation change with Prosody's condition", function ()
-		local status, body, message = new_kicker().room_refused("not-acceptable");
-		assert.equal(403, status);
-		assert.equal('{"error":"The room refused the change: not-acceptable","condition":"forbidden"}', body);
-		assert.equal("The room refused the change: not-acceptable", message);
+		local refusal = new_kicker().room_refused("not-acceptable");
+		assert.equal(403, refusal.status);
+		assert.equal('{"error":"The room refused the change: not-acceptable","condition":"forbidden"}', refusal.body);
+		assert.equal("The room refused the change: not-acceptable", refusal.message);
 	end);
 
 	it("replaces bytes that are not UTF-8, so the JSON stays valid", function ()

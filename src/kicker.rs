@@ -84,11 +84,29 @@ pub struct Kicker {
     authorizer: Authorizer,
     lockout: Lockout,
     max_body_size: usize,
-    method_not_allowed_body: String,
-    unauthorized_body: String,
-    too_many_failures_body: String,
-    body_too_large_body: String,
-    length_required_body: String,
+    /// The refusals whose body and message never change, by the order of [`Kicker::fixed`].
+    fixed: [Fixed; 5],
+}
+
+/// A refusal's body and message, built once at load.
+#[derive(Debug)]
+pub struct Fixed {
+    /// The HTTP status.
+    pub status: u16,
+    /// The JSON body.
+    pub body: String,
+    /// The error's text, for the log.
+    pub message: String,
+}
+
+impl Fixed {
+    fn of(err: &KickError) -> Self {
+        Self {
+            status: err.status(),
+            body: response::error_body(err),
+            message: err.to_string(),
+        }
+    }
 }
 
 impl Kicker {
@@ -116,13 +134,13 @@ impl Kicker {
                 lockout::DEFAULT_CAPACITY,
             ),
             max_body_size,
-            method_not_allowed_body: response::error_body(&KickError::MethodNotAllowed),
-            unauthorized_body: response::error_body(&KickError::Unauthorized),
-            too_many_failures_body: response::error_body(&KickError::TooManyFailures {
-                retry_after: 0,
-            }),
-            body_too_large_body: response::error_body(&too_large),
-            length_required_body: response::error_body(&KickError::LengthRequired),
+            fixed: [
+                Fixed::of(&KickError::MethodNotAllowed),
+                Fixed::of(&KickError::Unauthorized),
+                Fixed::of(&KickError::TooManyFailures { retry_after: 0 }),
+                Fixed::of(&too_large),
+                Fixed::of(&KickError::LengthRequired),
+            ],
         })
     }
 
@@ -137,11 +155,12 @@ impl Kicker {
         if request.method != b"POST" {
             return Err(KickError::MethodNotAllowed);
         }
+        let caller = lockout::Key::of(request.ip);
         self.lockout
-            .check(request.ip, now)
+            .check_key(caller, now)
             .map_err(|retry_after| KickError::TooManyFailures { retry_after })?;
         if !self.authorizer.check(request.authorization) {
-            self.lockout.record_failure(request.ip, now);
+            self.lockout.record_failure_key(caller, now);
             return Err(KickError::Unauthorized);
         }
         // Any transfer coding on a request ends in chunked (RFC 9112 §6.1), and Prosody reads
@@ -221,22 +240,29 @@ impl Kicker {
 
     /// The JSON body for `err`; the fixed ones are built once, at load.
     pub fn body_for(&self, err: &KickError) -> Cow<'_, str> {
-        match self.fixed_body(err) {
-            Some(fixed) => Cow::Borrowed(fixed),
+        match self.fixed(err) {
+            Some(fixed) => Cow::Borrowed(&fixed.body),
             None => Cow::Owned(response::error_body(err)),
         }
     }
 
-    /// The body of `err` when it is one of the refusals whose body never changes.
-    pub fn fixed_body(&self, err: &KickError) -> Option<&str> {
-        Some(match err {
-            KickError::MethodNotAllowed => &self.method_not_allowed_body,
-            KickError::Unauthorized => &self.unauthorized_body,
-            KickError::TooManyFailures { .. } => &self.too_many_failures_body,
-            KickError::BodyTooLarge { .. } => &self.body_too_large_body,
-            KickError::LengthRequired => &self.length_required_body,
+    /// Body and message of `err` when it is one of the refusals that never change (405, 401,
+    /// 429, 413, 411): the same for every request, whatever the details.
+    pub fn fixed(&self, err: &KickError) -> Option<&Fixed> {
+        let index = match err {
+            KickError::MethodNotAllowed => 0,
+            KickError::Unauthorized => 1,
+            KickError::TooManyFailures { .. } => 2,
+            KickError::BodyTooLarge { .. } => 3,
+            KickError::LengthRequired => 4,
             _ => return None,
-        })
+        };
+        self.fixed.get(index)
+    }
+
+    /// Every refusal that never changes.
+    pub fn fixed_refusals(&self) -> &[Fixed] {
+        &self.fixed
     }
 
     /// The `WWW-Authenticate` header value for 401 responses.

@@ -136,11 +136,16 @@ impl Lockout {
 
     /// `Err(whole seconds until the lockout ends)` when `ip` has used up its failures.
     pub fn check(&mut self, ip: &[u8], now: Instant) -> Result<(), u64> {
+        self.check_key(Key::of(ip), now)
+    }
+
+    /// [`Lockout::check`] for an address already in canonical form.
+    pub fn check_key(&mut self, key: Key, now: Instant) -> Result<(), u64> {
         if self.max_failures == 0 {
             return Ok(());
         }
         let max_failures = self.max_failures;
-        let Some(entry) = self.live_entry(Key::of(ip), now) else {
+        let Some(entry) = self.live_entry(key, now) else {
             return Ok(());
         };
         if entry.failures < max_failures {
@@ -152,10 +157,14 @@ impl Lockout {
 
     /// Counts one failed authorization from `ip`.
     pub fn record_failure(&mut self, ip: &[u8], now: Instant) {
+        self.record_failure_key(Key::of(ip), now);
+    }
+
+    /// [`Lockout::record_failure`] for an address already in canonical form.
+    pub fn record_failure_key(&mut self, key: Key, now: Instant) {
         if self.max_failures == 0 {
             return;
         }
-        let key = Key::of(ip);
         let slot = match self.find(key) {
             Some(slot) if self.ended(slot, now) => {
                 self.restart(slot, now);

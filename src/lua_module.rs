@@ -98,12 +98,13 @@ fn make_closure(
 fn fixed_responses(lua: &Lua, kicker: &Kicker) -> mlua::Result<Table> {
     let fixed = lua.create_table()?;
     for (name, err) in kicker::prosody_side_refusals() {
-        let entry = lua.create_table()?;
-        entry.set("status", err.status())?;
-        entry.set("body", kicker.body_for(&err).as_ref())?;
-        entry.set("message", err.to_string())?;
-        fixed.set(name, entry)?;
+        fixed.set(name, refusal(lua, &err)?)?;
     }
+    let bodies = lua.create_table()?;
+    for refusal in kicker.fixed_refusals() {
+        bodies.set(refusal.status, refusal.body.as_str())?;
+    }
+    fixed.set("bodies", bodies)?;
     fixed.set("www_authenticate", kicker.challenge())?;
     Ok(fixed)
 }
@@ -187,10 +188,19 @@ fn rooms_body(_: &Lua, rooms: Vec<Table>) -> mlua::Result<String> {
     Ok(response::rooms_body(&rooms))
 }
 
-/// `room_refused(condition)` → `status, body, message`: the 403 of a refused affiliation change.
-fn room_refused(_: &Lua, condition: String) -> mlua::Result<(u16, String, String)> {
-    let err = KickError::RoomRefused { condition };
-    Ok((err.status(), response::error_body(&err), err.to_string()))
+/// `room_refused(condition)` → `{ status, body, message }`, like the fixed refusals: the 403 of
+/// a refused affiliation change.
+fn room_refused(lua: &Lua, condition: String) -> mlua::Result<Table> {
+    refusal(lua, &KickError::RoomRefused { condition })
+}
+
+/// `{ status, body, message }` of `err`.
+fn refusal(lua: &Lua, err: &KickError) -> mlua::Result<Table> {
+    let refusal = lua.create_table()?;
+    refusal.set("status", err.status())?;
+    refusal.set("body", response::error_body(err))?;
+    refusal.set("message", err.to_string())?;
+    Ok(refusal)
 }
 
 /// A Lua string, or nil.

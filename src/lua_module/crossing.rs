@@ -109,26 +109,35 @@ impl Crossing {
     }
 
     fn refusal(&mut self, err: &KickError) -> [Out; 6] {
-        let mut message = String::with_capacity(128);
-        let _ = write!(message, "{err}");
-        let body = match self.kicker.fixed_body(err) {
-            Some(fixed) => Out::text(fixed),
-            None => self.keep(Cow::Owned(response::error_body_for(
-                &message,
-                err.condition(),
-            ))),
-        };
-        if let Some(detail) = err.log_detail() {
-            message.push_str(": ");
-            message.push_str(detail);
-        }
         let retry_after = match err {
             KickError::TooManyFailures { retry_after } => Out::Int(*retry_after),
             _ => Out::Nil,
         };
+        let status = Out::Int(err.status().into());
+        if let Some(fixed) = self.kicker.fixed(err) {
+            let message = Out::text(&fixed.message);
+            return [
+                Out::text("refuse"),
+                status,
+                Out::Nil,
+                message,
+                retry_after,
+                Out::Nil,
+            ];
+        }
+        let mut message = String::with_capacity(128);
+        let _ = write!(message, "{err}");
+        let body = self.keep(Cow::Owned(response::error_body_for(
+            &message,
+            err.condition(),
+        )));
+        if let Some(detail) = err.log_detail() {
+            message.push_str(": ");
+            message.push_str(detail);
+        }
         [
             Out::text("refuse"),
-            Out::Int(err.status().into()),
+            status,
             body,
             self.keep(Cow::Owned(message)),
             retry_after,
@@ -220,7 +229,8 @@ fn internal_error() -> [Out; 6] {
 ///   `true` (until lifted) or whole seconds;
 /// - an unban: `"unban", room, jid, nil, prepared, nil`;
 /// - a kick from every room: `"everywhere", nil, jid, reason|nil, prepared, nil`;
-/// - a refusal: `"refuse", status, body, message, retry_after|nil, nil`.
+/// - a refusal: `"refuse", status, body, message, retry_after|nil, nil`, where `body` is nil for
+///   the refusals whose body never changes (`fixed.bodies[status]` has it, built at load).
 ///
 /// `prepared` false: the JIDs are as given, for Prosody's stringprep.
 pub(super) unsafe extern "C-unwind" fn decide(state: *mut ffi::lua_State) -> c_int {
