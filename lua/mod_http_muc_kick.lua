@@ -148,9 +148,9 @@ local function kick_everywhere(request, target, reason)
 end
 
 local function act(request, kind, room_jid, target, reason, prepared, seconds)
-	if not prepared then
+	if prepared ~= true then
 		local refusal, detail;
-		room_jid, target, refusal, detail = prepare(kind, room_jid, target);
+		room_jid, target, refusal, detail = prepare(kind, room_jid, target, prepared);
 		if refusal then return refuse_with(request, fixed[refusal], detail); end
 	end
 	if kind == "everywhere" then return kick_everywhere(request, target, reason); end

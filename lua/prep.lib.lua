@@ -1,6 +1,7 @@
 -- Prosody's stringprep (util.jid) for the JIDs the library's ASCII fast path was not sure of.
--- prepare(kind, muc, target) → the room JID (nil for every room) and the target, prepared; or
--- nil, nil, the name of the refusal (a key of the library's fixed refusals) and what was asked.
+-- prepare(kind, muc, target, prepared) → the room JID (nil for every room) and the target,
+-- prepared; or nil, nil, the name of the refusal (a key of the library's fixed refusals) and what
+-- was asked. prepared == "target": the library prepared the room (on this component) already.
 
 local jid = require "util.jid";
 local resourceprep = require "util.encodings".stringprep.resourceprep;
@@ -12,8 +13,9 @@ local function prep(address)
 	return jid.join(node, host, resource);
 end
 
-return function (kind, muc, target)
-	local room_jid = muc and prep(muc);
+return function (kind, muc, target, prepared)
+	local room_prepared = prepared == "target";
+	local room_jid = muc and (room_prepared and muc or prep(muc));
 	if muc and not room_jid then return nil, nil, "invalid_muc"; end
 	if kind == "nickname" then
 		target = resourceprep(target);
@@ -23,6 +25,6 @@ return function (kind, muc, target)
 		if not target then return nil, nil, "invalid_jid"; end
 	end
 	-- mod_muc would restore this component's persistent room of the same node for any host.
-	if muc and jid.host(room_jid) ~= module.host then return nil, nil, "room_not_found", room_jid; end
+	if muc and not room_prepared and jid.host(room_jid) ~= module.host then return nil, nil, "room_not_found", room_jid; end
 	return room_jid, target;
 end

@@ -140,8 +140,11 @@ describe("kicker.decide()", function ()
 	end);
 
 	it("leaves to Prosody, as given, what the ASCII fast path is unsure of", function ()
-		assert.same({ "nickname", "ROOM@muc.localhost", "Böb", nil, false },
-			{ new_kicker().decide("POST", "192.0.2.1", SECRET, nil, '{"muc":"ROOM@muc.localhost","nickname":"B\\u00f6b"}') });
+		local kicker = new_kicker();
+		assert.same({ "nickname", "room@muc.localhost", "Böb", nil, "target" },
+			{ kicker.decide("POST", "192.0.2.1", SECRET, nil, '{"muc":"ROOM@muc.localhost","nickname":"B\\u00f6b"}') });
+		assert.same({ "nickname", "RÖÖM@muc.localhost", "Bob", nil, false },
+			{ kicker.decide("POST", "192.0.2.1", SECRET, nil, '{"muc":"R\\u00d6\\u00d6M@muc.localhost","nickname":"Bob"}') });
 	end);
 
 	it("returns status, body, message on refusal", function ()

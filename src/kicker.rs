@@ -8,7 +8,7 @@ use crate::error::{ConfigError, KickError};
 use crate::jid;
 use crate::lockout::{self, Lockout};
 use crate::prep;
-use crate::request::{self, Action, KickRequest, Target};
+use crate::request::{self, Action, KickRequest, Target, Unprepared};
 use crate::response;
 
 /// Default for `http_muc_kick_max_body_size`.
@@ -176,52 +176,62 @@ impl Kicker {
         self.prepare(request::parse(request.body)?)
     }
 
-    /// `kick` with its room and target in prepared form when the fast path is certain of every
-    /// part; else as it was, for Prosody. Only a request Prosody would find valid can be 404.
+    /// `request` with what the fast path is certain of in prepared form. A room on another host
+    /// is a 404 only when the rest is certain too: Prosody would find an invalid target first.
     fn prepare<'a>(&self, request: KickRequest<'a>) -> Result<KickRequest<'a>, KickError> {
-        Ok(match self.prepared(&request.action)? {
-            Some(action) => KickRequest {
-                prepared: true,
-                action,
-            },
-            None => request,
-        })
-    }
-
-    /// `action` with every JID prepared, or `None` where the fast path is unsure of one. The
-    /// room is looked at last: a room on another host is 404 only when the rest is valid.
-    fn prepared<'a>(&self, action: &Action<'a>) -> Result<Option<Action<'a>>, KickError> {
-        Ok(match action {
+        let (room, target) = match &request.action {
+            Action::Kick { room, target, .. } => (Some(room), prepared_target(target)),
+            Action::Unban { room, jid } => (Some(room), prepared_jid(jid).map(Target::Jid)),
+            Action::KickEverywhere { jid, .. } => (None, prepared_jid(jid).map(Target::Jid)),
+        };
+        let room = match (room, &target) {
+            (Some(room), Some(_)) => Some(self.prepared_room(room)?),
+            (Some(room), None) => Some(
+                PreparedRoom::of(room, &self.host)
+                    .filter(|prepared| prepared.on_host)
+                    .map(|prepared| prepared.changed.map_or_else(|| room.clone(), Cow::Owned)),
+            ),
+            (None, _) => None,
+        };
+        let unprepared = match (&room, &target) {
+            (Some(None), _) => return Ok(request),
+            (_, None) => Unprepared::Target,
+            _ => Unprepared::Nothing,
+        };
+        let (room, target) = (room.flatten(), target);
+        let action = match request.action {
             Action::Kick {
-                room,
-                target,
+                room: given,
+                target: given_target,
                 reason,
                 ban,
-            } => {
-                let Some(target) = prepared_target(target) else {
-                    return Ok(None);
-                };
-                self.prepared_room(room)?.map(|room| Action::Kick {
-                    room,
-                    target,
-                    reason: reason.clone(),
-                    ban: *ban,
-                })
-            }
-            Action::Unban { room, jid } => {
-                let Some(jid) = prepared_jid(jid) else {
-                    return Ok(None);
-                };
-                self.prepared_room(room)?
-                    .map(|room| Action::Unban { room, jid })
-            }
-            Action::KickEverywhere { jid, reason } => {
-                prepared_jid(jid).map(|jid| Action::KickEverywhere {
-                    jid,
-                    reason: reason.clone(),
-                })
-            }
-        })
+            } => Action::Kick {
+                room: room.unwrap_or(given),
+                target: target.unwrap_or(given_target),
+                reason,
+                ban,
+            },
+            Action::Unban { room: given, jid } => Action::Unban {
+                room: room.unwrap_or(given),
+                jid: match target {
+                    Some(Target::Jid(prepared)) => prepared,
+                    _ => jid,
+                },
+            },
+            Action::KickEverywhere { jid, reason } => match target {
+                Some(Target::Jid(prepared)) => Action::KickEverywhere {
+                    jid: prepared,
+                    reason,
+                },
+                _ => {
+                    return Ok(KickRequest {
+                        unprepared: Unprepared::All,
+                        action: Action::KickEverywhere { jid, reason },
+                    });
+                }
+            },
+        };
+        Ok(KickRequest { unprepared, action })
     }
 
     /// The prepared room JID; `None` where the fast path is unsure, 404 when on another host.

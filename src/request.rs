@@ -17,9 +17,9 @@ use crate::jid;
 /// borrow from the body unless JSON escapes or preparation forced a copy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KickRequest<'a> {
-    /// Whether every JID in `action` is in Prosody's prepared form (RFC 7622) and its room on
-    /// this component; when false they are as given, for Prosody to prepare and check.
-    pub prepared: bool,
+    /// Which JIDs of `action` are still as given, for Prosody to prepare (RFC 7622); the rest
+    /// are in Prosody's prepared form, and a prepared room is on this component.
+    pub unprepared: Unprepared,
     /// What to do.
     pub action: Action<'a>,
 }
@@ -52,6 +52,17 @@ pub enum Action<'a> {
         /// The reason to show the rooms; `None` when absent or empty.
         reason: Option<Cow<'a, str>>,
     },
+}
+
+/// What the core's ASCII fast path left for Prosody's stringprep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unprepared {
+    /// Nothing: every JID is prepared.
+    Nothing,
+    /// The target (nickname or JID) alone; the room is prepared and on this component.
+    Target,
+    /// Every JID, room included.
+    All,
 }
 
 /// How long a ban lasts.
@@ -201,7 +212,7 @@ impl<'a> Fields<'a> {
             }
         };
         Ok(KickRequest {
-            prepared: false,
+            unprepared: Unprepared::All,
             action,
         })
     }

@@ -4,6 +4,7 @@ use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
 use http_muc_kick_core::kicker::prosody_side_refusals;
+use http_muc_kick_core::request::Unprepared;
 use http_muc_kick_core::{Action, Ban, HttpRequest, KickError, Kicker, Settings, Target};
 
 const SECRET: &str = "Bearer s3cret";
@@ -51,7 +52,7 @@ fn decide<'a>(kicker: &mut Kicker, body: &'a [u8]) -> Result<Kick<'a>, KickError
             reason,
             ban,
         } => Ok(Kick {
-            prepared: request.prepared,
+            prepared: request.unprepared == Unprepared::Nothing,
             room,
             target,
             reason,
@@ -785,27 +786,53 @@ fn ban_and_unban_given_twice_are_400() {
 }
 
 #[test]
-fn prepared_only_when_every_jid_is_certain() {
+fn prepared_only_what_the_fast_path_is_certain_of() {
     let mut kicker = kicker_with(None, None);
     let now = Instant::now();
-    for (body, prepared) in [
-        (with_room(r#""jid":"b@localhost","unban":true"#), true),
+    for (body, unprepared) in [
+        (
+            with_room(r#""jid":"b@localhost","unban":true"#),
+            Unprepared::Nothing,
+        ),
         (
             with_room(r#""jid":"b\u00f6b@localhost","unban":true"#),
-            false,
+            Unprepared::Target,
         ),
+        (with_room(r#""nickname":"B\u00f6b""#), Unprepared::Target),
         (
             r#"{"muc":"r\u00e9@muc.localhost","jid":"b@h","unban":true}"#.into(),
-            false,
+            Unprepared::All,
         ),
-        (r#"{"jid":"b\u00f6b@localhost"}"#.into(), false),
-        (r#"{"jid":"b@localhost"}"#.into(), true),
+        (
+            r#"{"muc":"r@other.host","nickname":"B\u00f6b"}"#.into(),
+            Unprepared::All,
+        ),
+        (r#"{"jid":"b\u00f6b@localhost"}"#.into(), Unprepared::All),
+        (r#"{"jid":"b@localhost"}"#.into(), Unprepared::Nothing),
     ] {
         let request = kicker
             .decide(&post(Some(SECRET.as_bytes()), body.as_bytes()), now)
             .unwrap();
-        assert_eq!(request.prepared, prepared, "{body}");
+        assert_eq!(request.unprepared, unprepared, "{body}");
     }
+    let request = kicker
+        .decide(
+            &post(
+                Some(SECRET.as_bytes()),
+                br#"{"muc":"Room@MUC.localhost","nickname":"B\u00f6b"}"#,
+            ),
+            now,
+        )
+        .unwrap();
+    assert_eq!(
+        request.action,
+        Action::Kick {
+            room: "room@muc.localhost".into(),
+            target: Target::Nickname("Böb".into()),
+            reason: None,
+            ban: None
+        }
+    );
     let err = action_of(r#"{"muc":"r@other.host","jid":"b@h","unban":true}"#).unwrap_err();
     assert_eq!(err.log_detail(), Some("r@other.host"));
 }

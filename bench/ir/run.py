@@ -48,7 +48,8 @@ SECRET = "Bearer bench-ir-secret"
 WRONG = "Bearer bench-ir-wrong!"  # as long as SECRET: the requests differ only in what is measured
 HOSTS = {"ours": "ours.localhost", "pure": "pure.localhost", "floor": "floor.localhost"}
 ORDER = ("ours", "pure", "floor", "floor", "pure", "ours")
-PATHS = tuple(os.environ.get("BENCH_IR_PATHS", "404 400 401 200").split())
+# 404u: the 404 with a nickname that needs Prosody's full stringprep (not plain ASCII).
+PATHS = tuple(os.environ.get("BENCH_IR_PATHS", "404 404u 400 401 200").split())
 # The lowest level written to the log file: "error" leaves the 401 path's warn line out, so the
 # difference between two runs is what writing that line costs.
 LOG_LEVEL = os.environ.get("BENCH_IR_LOG_LEVEL", "warn")
@@ -275,11 +276,12 @@ def request_for(path, name, rooms):
         headers = (("X-Bench-Room", room), ("X-Bench-Occupant", f"{room}/Kicked"))
         body = json.dumps({"muc": room, "nickname": "Kicked"}).encode()
         return SECRET, body, headers, 200, b'"kicked"'
-    body = b"{}" if path == "400" else json.dumps({"muc": f"bench@{host}", "nickname": "Nobody"}).encode()
+    nickname = "N\u00f6body" if path == "404u" else "Nobody"
+    body = b"{}" if path == "400" else json.dumps({"muc": f"bench@{host}", "nickname": nickname}).encode()
     token = WRONG if path == "401" else SECRET
     if floor:
         return token, body, (), 200, b'"refused"'
-    return token, body, (), int(path), b'"condition"'
+    return token, body, (), int(path[:3]), b'"condition"'
 
 
 def window(server, path, name, rooms, label):

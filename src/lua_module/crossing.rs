@@ -24,7 +24,7 @@ use mlua::ffi;
 
 use crate::error::KickError;
 use crate::kicker::{HttpRequest, Kicker};
-use crate::request::{Action, Ban, Target};
+use crate::request::{Action, Ban, Target, Unprepared};
 use crate::response;
 
 /// The configured module, and the strings of the reply being pushed.
@@ -59,7 +59,11 @@ impl Crossing {
             Ok(request) => request,
             Err(err) => return self.refusal(&err),
         };
-        let prepared = Out::Bool(request.prepared);
+        let prepared = match request.unprepared {
+            Unprepared::Nothing => Out::Bool(true),
+            Unprepared::Target => Out::text("target"),
+            Unprepared::All => Out::Bool(false),
+        };
         match request.action {
             Action::Kick {
                 room,
@@ -232,7 +236,9 @@ fn internal_error() -> [Out; 6] {
 /// - a refusal: `"refuse", status, body, message, retry_after|nil, nil`, where `body` is nil for
 ///   the refusals whose body never changes (`fixed.bodies[status]` has it, built at load).
 ///
-/// `prepared` false: the JIDs are as given, for Prosody's stringprep.
+/// `prepared`: `true` when every JID is in Prosody's prepared form (and the room on this
+/// component); `"target"` when the room is and the target is as given; `false` when all are as
+/// given, for Prosody's stringprep.
 pub(super) unsafe extern "C-unwind" fn decide(state: *mut ffi::lua_State) -> c_int {
     // SAFETY: see the module documentation.
     unsafe {
