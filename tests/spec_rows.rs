@@ -875,3 +875,26 @@ fn fixed_refusal_bodies_are_built_once_at_load() {
         Cow::Owned(_)
     ));
 }
+
+#[test]
+fn the_refusals_that_never_change_are_listed_with_their_status_and_body() {
+    let kicker = kicker_with(Some(100.0), None);
+    let mut listed: Vec<(u16, &str, &str)> = kicker
+        .fixed_refusals()
+        .iter()
+        .map(|f| (f.status, f.body.as_str(), f.message.as_str()))
+        .collect();
+    listed.sort();
+    let statuses: Vec<u16> = listed.iter().map(|(status, ..)| *status).collect();
+    assert_eq!(statuses, [401, 405, 411, 413, 429]);
+    for (status, body, message) in listed {
+        let value: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(value["error"], message, "{status}");
+    }
+    let too_large = KickError::BodyTooLarge { limit: 100 };
+    let fixed = kicker.fixed(&too_large).unwrap();
+    assert_eq!(
+        (fixed.status, fixed.message.as_str()),
+        (413, "Request body is larger than 100 bytes")
+    );
+}
