@@ -15,16 +15,9 @@ pub struct JidParts<'a> {
     pub resource: Option<&'a str>,
 }
 
-/// Splits `jid` the way Prosody does: the resource is everything after the first `/`; the part
-/// before it holds at most one `@`. Returns a client-facing reason when the syntax is wrong.
-///
-/// A control character (U+0000 to U+001F, U+007F) is refused anywhere: no JID can hold one
-/// (RFC 7622), and although Prosody's nameprep lets them through in a domain, a stanza naming such
-/// a JID either fails to build or changes in transit.
-pub fn split(jid: &str) -> Result<JidParts<'_>, &'static str> {
-    if jid.bytes().any(|b| b < 0x20 || b == 0x7f) {
-        return Err("it holds a control character, which no JID can");
-    }
+/// The parts of `jid` as Prosody's `util.jid.split` finds them, unchecked: the resource is
+/// everything after the first `/`, the node what comes before the first `@` ahead of it.
+pub fn parts(jid: &str) -> JidParts<'_> {
     let (bare, resource) = match jid.split_once('/') {
         Some((bare, resource)) => (bare, Some(resource)),
         None => (jid, None),
@@ -33,6 +26,29 @@ pub fn split(jid: &str) -> Result<JidParts<'_>, &'static str> {
         Some((node, domain)) => (Some(node), domain),
         None => (None, bare),
     };
+    JidParts {
+        node,
+        domain,
+        resource,
+    }
+}
+
+/// Splits `jid` the way Prosody does ([`parts`]), checking that the part before the resource
+/// holds at most one `@` and that no part is empty or too long. Returns a client-facing reason
+/// when the syntax is wrong.
+///
+/// A control character (U+0000 to U+001F, U+007F) is refused anywhere: no JID can hold one
+/// (RFC 7622), and although Prosody's nameprep lets them through in a domain, a stanza naming such
+/// a JID either fails to build or changes in transit.
+pub fn split(jid: &str) -> Result<JidParts<'_>, &'static str> {
+    if jid.bytes().any(|b| b < 0x20 || b == 0x7f) {
+        return Err("it holds a control character, which no JID can");
+    }
+    let JidParts {
+        node,
+        domain,
+        resource,
+    } = parts(jid);
     if domain.is_empty() {
         return Err("the domain part is empty");
     }

@@ -13,7 +13,7 @@
 
 use std::borrow::Cow;
 
-use crate::jid::MAX_PART_BYTES;
+use crate::jid::{JidParts, MAX_PART_BYTES};
 
 /// Nodeprep of a JID's local part, when certain.
 pub fn nodeprep(node: &str) -> Option<Cow<'_, str>> {
@@ -34,16 +34,12 @@ pub fn resourceprep(resource: &str) -> Option<Cow<'_, str>> {
 
 /// `util.jid.prep` of a whole JID, when certain.
 pub fn jid(jid: &str) -> Option<String> {
-    // util.jid.split: the resource is everything after the first `/`, the node what comes
-    // before an `@` ahead of it. Empty parts are left to the preparation functions to refuse.
-    let (bare, resource) = match jid.split_once('/') {
-        Some((bare, resource)) => (bare, Some(resource)),
-        None => (jid, None),
-    };
-    let (node, domain) = match bare.split_once('@') {
-        Some((node, domain)) => (Some(node), domain),
-        None => (None, bare),
-    };
+    // Unchecked parts: empty or long ones are left to the preparation functions to refuse.
+    let JidParts {
+        node,
+        domain,
+        resource,
+    } = crate::jid::parts(jid);
     if domain.contains('@') {
         return None;
     }
