@@ -1,10 +1,11 @@
 """Constants, the server's components and assertions shared by the e2e test files."""
 
+import contextlib
 import json
 import os
 import re
 
-from harness import kick_presence_from
+from harness import Occupant, kick_presence_from
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # E2E_PLUGIN_DIR runs the suite against another build (e.g. a deliberately broken one, to see a
@@ -234,3 +235,23 @@ def entries_with_ip(server, ip, source=None):
     pattern = re.compile(r"(?<![\d.])" + re.escape(ip) + r"(?![\d.])")
     return [e for e in log_entries(server)
             if pattern.search(e[2]) and (source is None or e[0] == source)]
+
+
+@contextlib.contextmanager
+def fresh_sessions(xmpp, c2s_port):
+    """make(user, resource): a fresh logged-in session on the server whose port c2s_port() gives
+    now (a test may restart it); every one is stopped on leaving."""
+    started = []
+
+    def make(user, resource="desk"):
+        client = xmpp.run(Occupant(f"{user}@localhost/{resource}", f"{user}-pw").start(c2s_port()))
+        started.append(client)
+        return client
+    try:
+        yield make
+    finally:
+        for client in started:
+            try:
+                xmpp.run(client.stop(), timeout=5)
+            except Exception:
+                pass

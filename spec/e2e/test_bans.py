@@ -17,8 +17,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from harness import MUC_USER, Occupant, Prosody, has_status, muc_user
-from support import PLUGIN_DIR, Api, assert_json, log_entries
+from harness import MUC_USER, Prosody, has_status, muc_user
+from support import PLUGIN_DIR, Api, assert_json, fresh_sessions, log_entries
 
 BANS = "bans.localhost"   # persistent rooms, the module, a veto on banning carol
 TEMP = "temp.localhost"   # temporary rooms, the module
@@ -92,18 +92,8 @@ def bans():
 @pytest.fixture
 def connect(bans, xmpp):
     """connect("bob", "phone"): a fresh logged-in session on the current server, stopped at the end."""
-    started = []
-
-    def make(user, resource="desk"):
-        client = xmpp.run(Occupant(f"{user}@localhost/{resource}", f"{user}-pw").start(bans.server.c2s_port))
-        started.append(client)
-        return client
-    yield make
-    for client in started:
-        try:
-            xmpp.run(client.stop(), timeout=5)
-        except Exception:
-            pass
+    with fresh_sessions(xmpp, lambda: bans.server.c2s_port) as make:
+        yield make
 
 
 @pytest.fixture

@@ -15,8 +15,8 @@ import re
 
 import pytest
 
-from harness import Occupant, Prosody, has_status, kick_details, kick_presence_from
-from support import PLUGIN_DIR, Api, assert_json, join, kick_presences, wait_kick
+from harness import Prosody, has_status, kick_details, kick_presence_from
+from support import PLUGIN_DIR, Api, assert_json, fresh_sessions, join, kick_presences, wait_kick
 
 EVERY = "every.localhost"
 TINY = "tiny.localhost"
@@ -66,18 +66,8 @@ def server():
 @pytest.fixture
 def connect(server, xmpp):
     """connect("bob", "phone"): a fresh logged-in session, stopped at the end of the test."""
-    started = []
-
-    def make(user, resource):
-        client = xmpp.run(Occupant(f"{user}@localhost/{resource}", f"{user}-pw").start(server.c2s_port))
-        started.append(client)
-        return client
-    yield make
-    for client in started:
-        try:
-            xmpp.run(client.stop(), timeout=5)
-        except Exception:
-            pass
+    with fresh_sessions(xmpp, lambda: server.c2s_port) as make:
+        yield make
 
 
 @pytest.fixture
