@@ -108,7 +108,8 @@ FUZZ_SECONDS ?= 60
 FUZZ_LIMIT := $(if $(FUZZ_RUNS),-runs=$(FUZZ_RUNS),-max_total_time=$(FUZZ_SECONDS))
 fuzz:
 	@command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz
-	cd fuzz && for target in decide lockout; do RUSTC_BOOTSTRAP=1 cargo fuzz run --sanitizer none $$target -- $(FUZZ_LIMIT) || exit 1; done
+	cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run --sanitizer none decide -- -dict=decide.dict $(FUZZ_LIMIT)
+	cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run --sanitizer none lockout -- -max_len=256 $(FUZZ_LIMIT)
 
 # Mutation testing (tens of minutes, not in `make test`): cargo-mutants over the core, then the
 # Lua boundary (src/lua_module*) built for Lua 5.4 and checked by busted. Equivalent mutants are
