@@ -84,7 +84,7 @@ pub struct Kicker {
     authorizer: Authorizer,
     lockout: Lockout,
     max_body_size: usize,
-    /// The refusals whose body and message never change, by the order of [`Kicker::fixed`].
+    /// The refusals whose body and message never change.
     fixed: [Fixed; 5],
 }
 
@@ -179,73 +179,71 @@ impl Kicker {
     /// `request` with what the fast path is certain of in prepared form. A room on another host
     /// is a 404 only when the rest is certain too: Prosody would find an invalid target first.
     fn prepare<'a>(&self, request: KickRequest<'a>) -> Result<KickRequest<'a>, KickError> {
-        let (room, target) = match &request.action {
-            Action::Kick { room, target, .. } => (Some(room), prepared_target(target)),
-            Action::Unban { room, jid } => (Some(room), prepared_jid(jid).map(Target::Jid)),
-            Action::KickEverywhere { jid, .. } => (None, prepared_jid(jid).map(Target::Jid)),
-        };
-        let room = match (room, &target) {
-            (Some(room), Some(_)) => Some(self.prepared_room(room)?),
-            (Some(room), None) => Some(
-                PreparedRoom::of(room, &self.host)
-                    .filter(|prepared| prepared.on_host)
-                    .map(|prepared| prepared.changed.map_or_else(|| room.clone(), Cow::Owned)),
-            ),
-            (None, _) => None,
-        };
-        let unprepared = match (&room, &target) {
-            (Some(None), _) => return Ok(request),
-            (_, None) => Unprepared::Target,
-            _ => Unprepared::Nothing,
-        };
-        let (room, target) = (room.flatten(), target);
-        let action = match request.action {
+        Ok(match request.action {
             Action::Kick {
-                room: given,
-                target: given_target,
+                room,
+                target,
                 reason,
                 ban,
-            } => Action::Kick {
-                room: room.unwrap_or(given),
-                target: target.unwrap_or(given_target),
-                reason,
-                ban,
-            },
-            Action::Unban { room: given, jid } => Action::Unban {
-                room: room.unwrap_or(given),
-                jid: match target {
-                    Some(Target::Jid(prepared)) => prepared,
-                    _ => jid,
-                },
-            },
-            Action::KickEverywhere { jid, reason } => match target {
-                Some(Target::Jid(prepared)) => Action::KickEverywhere {
-                    jid: prepared,
-                    reason,
-                },
-                _ => {
-                    return Ok(KickRequest {
-                        unprepared: Unprepared::All,
-                        action: Action::KickEverywhere { jid, reason },
-                    });
+            } => {
+                let prepared = prepared_target(&target);
+                match self.room_for(&room, prepared.is_some())? {
+                    Some(room) => with_room(
+                        prepared.is_some(),
+                        Action::Kick {
+                            room,
+                            target: prepared.unwrap_or(target),
+                            reason,
+                            ban,
+                        },
+                    ),
+                    None => as_given(Action::Kick {
+                        room,
+                        target,
+                        reason,
+                        ban,
+                    }),
                 }
+            }
+            Action::Unban { room, jid } => {
+                let prepared = prepared_jid(&jid);
+                match self.room_for(&room, prepared.is_some())? {
+                    Some(room) => with_room(
+                        prepared.is_some(),
+                        Action::Unban {
+                            room,
+                            jid: prepared.unwrap_or(jid),
+                        },
+                    ),
+                    None => as_given(Action::Unban { room, jid }),
+                }
+            }
+            Action::KickEverywhere { jid, reason } => match prepared_jid(&jid) {
+                Some(jid) => with_room(true, Action::KickEverywhere { jid, reason }),
+                None => as_given(Action::KickEverywhere { jid, reason }),
             },
-        };
-        Ok(KickRequest { unprepared, action })
+        })
     }
 
-    /// The prepared room JID; `None` where the fast path is unsure, 404 when on another host.
-    fn prepared_room<'a>(&self, room: &Cow<'a, str>) -> Result<Option<Cow<'a, str>>, KickError> {
+    /// The prepared room JID when the fast path is certain of it and it is on this component.
+    /// One certain to be elsewhere is a 404, but only when the target is certain too: Prosody
+    /// would find an invalid target first.
+    fn room_for<'a>(
+        &self,
+        room: &Cow<'a, str>,
+        target_certain: bool,
+    ) -> Result<Option<Cow<'a, str>>, KickError> {
         let Some(prepared) = PreparedRoom::of(room, &self.host) else {
             return Ok(None);
         };
         let room = prepared.changed.map_or_else(|| room.clone(), Cow::Owned);
-        if !prepared.on_host {
-            return Err(KickError::RoomElsewhere {
+        match (prepared.on_host, target_certain) {
+            (true, _) => Ok(Some(room)),
+            (false, true) => Err(KickError::RoomElsewhere {
                 room: room.into_owned(),
-            });
+            }),
+            (false, false) => Ok(None),
         }
-        Ok(Some(room))
     }
 
     /// The JSON body for `err`; the fixed ones are built once, at load.
@@ -257,17 +255,11 @@ impl Kicker {
     }
 
     /// Body and message of `err` when it is one of the refusals that never change (405, 401,
-    /// 429, 413, 411): the same for every request, whatever the details.
+    /// 429, 413, 411): the same for every request, whatever the details. Each of them is the only
+    /// cause of its status.
     pub fn fixed(&self, err: &KickError) -> Option<&Fixed> {
-        let index = match err {
-            KickError::MethodNotAllowed => 0,
-            KickError::Unauthorized => 1,
-            KickError::TooManyFailures { .. } => 2,
-            KickError::BodyTooLarge { .. } => 3,
-            KickError::LengthRequired => 4,
-            _ => return None,
-        };
-        self.fixed.get(index)
+        let status = err.status();
+        self.fixed.iter().find(|fixed| fixed.status == status)
     }
 
     /// Every refusal that never changes.
@@ -278,6 +270,26 @@ impl Kicker {
     /// The `WWW-Authenticate` header value for 401 responses.
     pub fn challenge(&self) -> &str {
         self.authorizer.challenge()
+    }
+}
+
+/// `action` with its room (if any) prepared; the target too when `target_certain`.
+fn with_room(target_certain: bool, action: Action<'_>) -> KickRequest<'_> {
+    KickRequest {
+        unprepared: if target_certain {
+            Unprepared::Nothing
+        } else {
+            Unprepared::Target
+        },
+        action,
+    }
+}
+
+/// `action` with every JID as given, for Prosody's stringprep.
+fn as_given(action: Action<'_>) -> KickRequest<'_> {
+    KickRequest {
+        unprepared: Unprepared::All,
+        action,
     }
 }
 
