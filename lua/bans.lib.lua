@@ -1,72 +1,146 @@
--- The ban store of mod_http_muc_kick: bans (XEP-0045 outcast) set through the HTTP API, the
--- affiliation each one replaced, and the timed lifts.
+-- The ban store of mod_http_muc_kick: the bans (XEP-0045 outcast) set through the HTTP API, the
+-- affiliation each one replaced, and their timed lifts.
 --
--- Kept in the component's storage (keyval store "http_muc_kick_bans", Prosody's default
--- "internal" driver writes one file per room under data_path), so bans outlive module:reload
--- and a restart; at load every timed ban is scheduled again, and one already over is lifted
--- at once. One record per room, keyed by the room's node:
---   { ["bare@jid"] = { before = "member", ["until"] = <Unix time, or nil until lifted>,
---                      reason = <text or nil>, by = <caller IP> } }
+-- One record per ban in the component's storage (keyval store "http_muc_kick_ban", keyed by a
+-- digest of room and account), held in memory too and read once at load: a ban, an unban or a
+-- lift reads and writes that one record, however many bans are held. A record lives exactly as
+-- long as the module's ban is the account's affiliation: a change by anyone else forgets it.
+--   { room = "room@host", jid = "bare@jid", before = "member", ["until"] = <Unix time, or nil
+--     until lifted>, reason = <text or nil>, by = <caller IP> }
 
-local jid_split = require "util.jid".split;
+local sha1 = require "util.hashes".sha1;
 local datetime = require "util.datetime".datetime;
+local new_heap = require "util.indexedbheap".create;
+local now = require "util.time".now;
+local jid_host = require "util.jid".host;
 local xpcall = require "util.xpcall".xpcall;
 local traceback = debug.traceback;
 local logged_reason = module:require("logtext").reason;
+local get_room = module:require("rooms").get; -- raises for a room Prosody cannot read
 
-local get_room_from_jid = module:depends("muc").get_room_from_jid;
-local store = module:open_store("http_muc_kick_bans");
+local store = module:open_store("http_muc_kick_ban");
 local bans_counter = module:metric("counter", "bans", "", "Bans set through the HTTP API", {}):with_labels();
 local unbans_counter = module:metric("counter", "unbans", "", "Bans lifted through the HTTP API", {}):with_labels();
 
-local lifts = {}; -- pending timed lifts, by "<bare jid> <room jid>"
-local stored = {}; -- room JID -> true where the store holds records, so an empty room costs nothing
+local RETRY_SECONDS = 10; -- a lift that met a storage fault is tried again this often
+local TICK_SECONDS = 0.02; -- lifts due together run this long at a time, then the server works
+
+local held = {}; -- room JID -> { bare JID -> record }: the module's bans in force
+local due = new_heap(); -- records whose lift (or retry) falls due, by when
+local due_id = {}; -- record -> its id in due
 
 local function ends(until_time) return until_time and "until " .. datetime(until_time) or "until lifted"; end
 
--- The room's records; a storage fault raises (the caller answers 500, nothing changed).
-local function load_records(room_jid)
-	local records, err = store:get((jid_split(room_jid)));
-	if not records and err then error(("cannot read the bans of %s: %s"):format(room_jid, err)); end
-	return records or {};
+-- Storage: a fault raises (the request is a 500 and nothing changed, or the lift is retried).
+local function key_of(record) return sha1(record.room .. "\0" .. record.jid, true); end
+local function write(record, value)
+	local done, err = store:set(key_of(record), value);
+	if not done then error(("cannot write the ban of %s in %s: %s"):format(record.jid, record.room, err), 0); end
+end
+local function put(record) write(record, record); end
+local function drop(record) write(record, nil); end
+
+-- The lifts: one timer for the earliest; lifts due together run TICK_SECONDS at a time.
+local timer, timer_at, pump;
+local function arm()
+	local at = due:peek();
+	if not at or (timer_at and timer_at <= at) then return; end
+	if timer then timer:stop(); end
+	timer, timer_at = module:add_timer(math.max(0, at - now()), pump), at;
+end
+local function schedule(record, at)
+	if due_id[record] then due:remove(due_id[record]); end
+	due_id[record] = at and due:insert(record, at) or nil;
+	arm();
 end
 
-local function save_records(room_jid, records)
-	stored[room_jid] = next(records) ~= nil or nil;
-	local saved, err = store:set((jid_split(room_jid)), next(records) and records or nil);
-	if not saved then
-		module:log("error", "Could not store the bans of %s (a restart will forget them): %s", room_jid, err);
+local function hold(record)
+	local bans_here = held[record.room] or {};
+	held[record.room], bans_here[record.jid] = bans_here, record;
+	schedule(record, record["until"]);
+end
+local function release(record)
+	local bans_here = held[record.room];
+	if bans_here and bans_here[record.jid] == record then bans_here[record.jid] = nil; end
+	if bans_here and next(bans_here) == nil then held[record.room] = nil; end
+	schedule(record, nil);
+end
+local function held_for(room_jid, bare_jid) local bans_here = held[room_jid]; return bans_here and bans_here[bare_jid]; end
+
+-- The account's own affiliation: room:get_affiliation says outcast too when its domain is banned.
+local function own_affiliation(room, bare_jid)
+	local affiliation = room:get_affiliation(bare_jid) or "none";
+	if affiliation ~= "outcast" or room:get_affiliation(jid_host(bare_jid)) ~= "outcast" then return affiliation; end
+	for outcast in room:each_affiliation("outcast") do
+		if outcast == bare_jid then return "outcast"; end
+	end
+	return "none";
+end
+
+-- The module's own affiliation changes, told apart from everyone else's in muc-set-affiliation.
+local changing;
+local function change(room, bare_jid, affiliation, reason)
+	changing = room.jid .. "\0" .. bare_jid;
+	local ok, done, _, condition = xpcall(room.set_affiliation, traceback, room, true, bare_jid, affiliation, reason);
+	changing = nil;
+	if not ok then error(done, 0); end
+	return done, condition;
+end
+
+-- Forgets a record whose ban is no longer the module's; a failed deletion is retried.
+local function forget(record, why)
+	release(record);
+	module:log("info", "The ban of %s in %s is no longer the module's (%s): its end restores nothing",
+		record.jid, record.room, why);
+	local done, err = pcall(drop, record);
+	if not done then
+		module:log("error", "%s; trying again in %d s", err, RETRY_SECONDS);
+		record.forgotten = true;
+		schedule(record, now() + RETRY_SECONDS);
 	end
 end
 
-local lift;
-local function schedule(room_jid, bare_jid, until_time)
-	local key = bare_jid .. " " .. room_jid;
-	if lifts[key] then lifts[key]:stop(); end
-	lifts[key] = until_time and module:add_timer(math.max(0, until_time - os.time()), function ()
-		lifts[key] = nil;
-		local done, err = xpcall(lift, traceback, room_jid, bare_jid, until_time);
-		if not done then module:log("error", "Timed lift of the ban of %s in %s failed: %s", bare_jid, room_jid, err); end
-	end) or nil; -- the timer function returns nothing, so it runs once
-end
-
--- At until_time: back to the affiliation from before, if nobody changed it meanwhile.
-function lift(room_jid, bare_jid, until_time)
-	local records = load_records(room_jid);
-	local record = records[bare_jid];
-	if not record or record["until"] ~= until_time then return; end -- unbanned or banned again
-	records[bare_jid] = nil;
-	save_records(room_jid, records);
-	local room = get_room_from_jid(room_jid);
+-- At its until: back to the affiliation from before, while the ban is still the module's.
+local function lift(record)
+	if record.forgotten then -- its deletion failed; a newer ban's record is not touched
+		if not held_for(record.room, record.jid) then drop(record); end
+		record.forgotten = nil;
+		return;
+	end
+	if held_for(record.room, record.jid) ~= record then return; end
+	local room = get_room(record.room); -- restoring it checks its bans (below)
+	if held_for(record.room, record.jid) ~= record then return; end
 	local outcome = "the room is gone";
-	if room and room:get_affiliation(bare_jid) ~= "outcast" then
+	if room and own_affiliation(room, record.jid) ~= "outcast" then -- its change was missed once
 		outcome = "its affiliation was changed meanwhile, left alone";
+	elseif room and record.before == "outcast" then
+		outcome = "it was banned before, and stays banned";
 	elseif room then
-		local done, _, condition = room:set_affiliation(true, bare_jid, record.before);
+		local done, condition = change(room, record.jid, record.before);
 		outcome = done and "affiliation back to " .. record.before or "the room refused: " .. tostring(condition);
 	end
+	drop(record); -- a fault here is retried, and finds the affiliation changed
+	release(record);
 	module:log("info", "Timed lift: the ban of %s in %s ended (%s, %s, set on request from %s): %s",
-		bare_jid, room_jid, ends(until_time), logged_reason(record.reason), record.by, outcome);
+		record.jid, record.room, ends(record["until"]), logged_reason(record.reason), record.by, outcome);
+end
+
+function pump()
+	local started = now();
+	repeat
+		local at = due:peek();
+		if not at or at > now() then timer, timer_at = nil, nil; arm(); return; end
+		local _, record, id = due:pop();
+		if due_id[record] == id then due_id[record] = nil; end
+		local done, err = xpcall(lift, traceback, record);
+		if not done then
+			module:log("error", "Timed lift of the ban of %s in %s failed, trying again in %d s: %s",
+				record.jid, record.room, RETRY_SECONDS, err);
+			schedule(record, now() + RETRY_SECONDS);
+		end
+	until now() - started > TICK_SECONDS
+	timer_at = now();
+	return 0; -- again on the server's next turn, after what it has waiting
 end
 
 -- Prosody refuses a server (actor true) nothing; its own rule for owners: a room keeps one.
@@ -80,61 +154,109 @@ end
 
 local bans = {};
 
--- The nicknames of the account's occupants it removed, or nil, the condition of a refusal.
+-- The nicknames of the account's occupants it removed, or nil and the condition of a refusal.
+-- The record is written before the affiliation changes: a storage fault raises, nothing changed.
 function bans.ban(room, bare_jid, reason, until_time, ip)
-	local records = load_records(room.jid);
 	if is_last_owner(room, bare_jid) then return nil, "conflict"; end
-	local current = room:get_affiliation(bare_jid) or "none";
-	local earlier = records[bare_jid];
-	local before = current ~= "outcast" and current or earlier and earlier.before or "none";
+	local earlier = held_for(room.jid, bare_jid);
+	local before = earlier and earlier.before or own_affiliation(room, bare_jid);
+	local record = { room = room.jid; jid = bare_jid; before = before; ["until"] = until_time; reason = reason; by = ip };
+	put(record);
 	local nicknames = {};
 	for _, occupant in room:each_occupant() do
 		if occupant.bare_jid == bare_jid then nicknames[#nicknames + 1] = occupant.nick:sub(#room.jid + 2); end
 	end
-	local done, _, condition = room:set_affiliation(true, bare_jid, "outcast", reason);
-	if not done then return nil, condition; end
-	if get_room_from_jid(room.jid) == room then -- a temporary room is gone with its last occupant
-		records[bare_jid] = { before = before; ["until"] = until_time; reason = reason; by = ip };
-		save_records(room.jid, records);
-		schedule(room.jid, bare_jid, until_time);
+	if earlier then release(earlier); end
+	held[room.jid] = held[room.jid] or {};
+	held[room.jid][bare_jid] = record; -- so that a temporary room destroyed by this ban takes it along
+	local done, condition = change(room, bare_jid, "outcast", reason);
+	if not done then
+		release(record);
+		if earlier then hold(earlier); end
+		local undone, err = pcall(earlier and put or drop, earlier or record);
+		if not undone then module:log("error", "The refused ban of %s in %s stays stored: %s", bare_jid, room.jid, err); end
+		return nil, condition;
 	end
+	if held_for(room.jid, bare_jid) == record then hold(record); end
 	module:log("info", "Banned %s from %s %s (was %s), %s, on request from %s",
 		bare_jid, room.jid, ends(until_time), before, logged_reason(reason), ip);
 	bans_counter:add(1);
 	return nicknames;
 end
 
--- true, or nil, "item-not-found" (not banned), or nil, the condition of a refusal.
+-- true; or nil, "item-not-found" (not banned); or nil, "domain", the banned domain that keeps it
+-- out; or nil, the condition of a refusal. The record goes before the affiliation changes.
 function bans.unban(room, bare_jid, ip)
 	if room:get_affiliation(bare_jid) ~= "outcast" then return nil, "item-not-found"; end
-	local records = load_records(room.jid);
-	local record = records[bare_jid] or {};
-	local before = record.before or "none";
-	local done, _, condition = room:set_affiliation(true, bare_jid, before);
-	if not done then return nil, condition; end
-	records[bare_jid] = nil;
-	save_records(room.jid, records);
-	schedule(room.jid, bare_jid, nil);
+	local domain = jid_host(bare_jid);
+	if room:get_affiliation(domain) == "outcast" then return nil, "domain", domain; end
+	local record = held_for(room.jid, bare_jid);
+	local before = record and record.before ~= "outcast" and record.before or "none";
+	if record then drop(record); end
+	local done, condition = change(room, bare_jid, before);
+	if not done then
+		if record then pcall(put, record); end
+		return nil, condition;
+	end
+	if record then release(record); end
 	module:log("info", "Unbanned %s in %s (ban %s, %s): affiliation back to %s, on request from %s",
-		bare_jid, room.jid, ends(record["until"]), logged_reason(record.reason), before, ip);
+		bare_jid, room.jid, ends(record and record["until"]), logged_reason(record and record.reason), before, ip);
 	unbans_counter:add(1);
 	return true;
 end
 
--- A room that is destroyed (a temporary one when it empties) takes its bans with it.
-module:hook("muc-room-destroyed", function (event)
-	if stored[event.room.jid] then save_records(event.room.jid, {}); end
+-- Anyone else's change of an account's affiliation ends the module's say over it.
+module:hook("muc-set-affiliation", function (event)
+	local record = held_for(event.room.jid, event.jid);
+	if record and changing ~= event.room.jid .. "\0" .. event.jid then
+		forget(record, ("its affiliation was set to %s by someone else"):format(event.affiliation));
+	end
 end);
 
--- Catch-up at load: every timed ban is scheduled again; one whose time passed is lifted now.
-for node in store:users() do
-	local room_jid = node .. "@" .. module.host;
-	local done, records = pcall(load_records, room_jid);
-	if not done then module:log("error", "Timed bans not scheduled: %s", records); end
-	for bare_jid, record in pairs(done and records or {}) do
-		stored[room_jid] = true;
-		if record["until"] then schedule(room_jid, bare_jid, record["until"]); end
+-- So do changes made while the module was not loaded: checked when the room is live again.
+local function check(room)
+	for bare_jid, record in pairs(held[room.jid] or {}) do
+		if own_affiliation(room, bare_jid) ~= "outcast" then
+			forget(record, "its affiliation was changed while the module was not loaded");
+		end
 	end
 end
+module:hook("muc-room-restored", function (event) check(event.room); end);
+
+-- A room that is destroyed (a temporary one when it empties) takes its bans with it.
+module:hook("muc-room-destroyed", function (event)
+	for _, record in pairs(held[event.room.jid] or {}) do forget(record, "the room was destroyed"); end
+end);
+
+-- Load: carry over the bans stored one record per room (before one record per ban), then hold
+-- every stored ban; a lift whose time passed runs at once.
+local legacy = module:open_store("http_muc_kick_bans");
+local function carry_over(node)
+	local records, err = legacy:get(node);
+	if not records then error(err or "empty", 0); end
+	for bare_jid, old in pairs(records) do
+		put({ room = node .. "@" .. module.host; jid = bare_jid; before = old.before; ["until"] = old["until"];
+			reason = old.reason; by = old.by });
+	end
+	assert(legacy:set(node, nil));
+end
+local function each_stored(source)
+	local names = {};
+	for name in source:users() do names[#names + 1] = name; end
+	return ipairs(names);
+end
+for _, node in each_stored(legacy) do
+	local done, err = pcall(carry_over, node);
+	if not done then module:log("error", "The bans of room %s@%s were not carried over: %s", node, module.host, err); end
+end
+for _, key in each_stored(store) do
+	local record, err = store:get(key);
+	if type(record) == "table" and record.room and record.jid then
+		hold(record);
+	else
+		module:log("error", "A stored ban (%s) was not read: %s", key, err or "not a ban record");
+	end
+end
+for room in module:depends("muc").live_rooms() do check(room); end
 
 return bans;

@@ -25,7 +25,7 @@ if not kicker then
 end
 
 local decide, kicked_body = kicker.decide, kicker.kicked_body;
-local get_room_from_jid = module:depends("muc").get_room_from_jid;
+local get_room = module:require("rooms").get; -- mod_muc's, raising where storage failed (a 500)
 module:depends("http");
 local prepare = module:require("prep"); -- Prosody's stringprep, where the library was unsure
 local bans = module:require("bans"); -- ban, unban, timed lifts and their storage
@@ -119,6 +119,7 @@ local function ban(request, room, kind, target, reason, seconds)
 		local occupant = occupants.find(room, kind, target)[1];
 		if not occupant then return refuse_with(request, fixed.occupant_not_found, target, room.jid); end
 		account = occupant.bare_jid;
+		if not jid.node(account) then return refuse_with(request, fixed.domain_occupant, account, room.jid); end
 	end
 	account = jid.bare(account);
 	local ends = seconds ~= true and os.time() + seconds or nil;
@@ -130,9 +131,10 @@ end
 
 local function unban(request, room, account)
 	account = jid.bare(account);
-	local done, condition = bans.unban(room, account, request.ip);
+	local done, condition, domain = bans.unban(room, account, request.ip);
 	if done then return respond(200, kicker.unbanned_body(room.jid, account)); end
 	if condition == "item-not-found" then return refuse_with(request, fixed.not_banned, account, room.jid); end
+	if condition == "domain" then return refuse_with(request, kicker.domain_banned(domain), account, room.jid); end
 	return refuse_with(request, kicker.room_refused(tostring(condition)), account, room.jid);
 end
 
@@ -154,7 +156,7 @@ local function act(request, kind, room_jid, target, reason, prepared, seconds)
 		if refusal then return refuse_with(request, fixed[refusal], detail); end
 	end
 	if kind == "everywhere" then return kick_everywhere(request, target, reason); end
-	local room = get_room_from_jid(room_jid);
+	local room = get_room(room_jid);
 	if not room then return refuse_with(request, fixed.room_not_found, room_jid); end
 	if kind == "unban" then return unban(request, room, target); end
 	if seconds then return ban(request, room, kind, target, reason, seconds); end

@@ -23,6 +23,7 @@ return function (kind, muc, target, prepared)
 	else
 		target = prep(target);
 		if not target then return nil, nil, "invalid_jid"; end
+		if jid.host(target) == module.host then return nil, nil, "jid_on_component"; end -- a room, not an account
 	end
 	-- mod_muc would restore this component's persistent room of the same node for any host.
 	if muc and not room_prepared and jid.host(room_jid) ~= module.host then return nil, nil, "room_not_found", room_jid; end

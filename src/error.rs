@@ -125,6 +125,20 @@ pub enum KickError {
         /// Prosody's error condition.
         condition: String,
     },
+    /// A ban by nickname whose occupant's real JID is a domain: Prosody would ban the whole
+    /// domain (409).
+    #[error(
+        "The occupant's real JID is a domain, not an account: a ban would ban the whole domain"
+    )]
+    DomainOccupant,
+    /// An unban that a ban of the account's whole domain would defeat (409).
+    #[error(
+        "The whole domain {domain} is banned in the room, so the account would stay banned: lift that ban instead"
+    )]
+    DomainBanned {
+        /// The banned domain.
+        domain: String,
+    },
     /// An unban for an account that is not banned in the room (404).
     #[error("That account is not banned in the room")]
     NotBanned,
@@ -167,6 +181,7 @@ impl KickError {
             | Self::OccupantNotFound
             | Self::NotBanned => 404,
             Self::Forbidden | Self::RoomRefused { .. } => 403,
+            Self::DomainOccupant | Self::DomainBanned { .. } => 409,
             Self::Internal => 500,
         }
     }
@@ -179,6 +194,7 @@ impl KickError {
             403 => "forbidden",
             404 => "item-not-found",
             405 => "method-not-allowed",
+            409 => "conflict",
             411 => "length-required",
             413 => "payload-too-large",
             429 => "too-many-requests",

@@ -46,13 +46,14 @@ pub struct HttpRequest<'a> {
 
 /// Refusals decided on the Prosody side (room and occupant lookups, preparation, the kick),
 /// named for the Lua glue. Their bodies never change, so they are built once.
-pub fn prosody_side_refusals() -> [(&'static str, KickError); 8] {
+pub fn prosody_side_refusals() -> [(&'static str, KickError); 10] {
     let prep = "Prosody's JID preparation (RFC 7622) refused it";
     [
         ("room_not_found", KickError::RoomNotFound),
         ("occupant_not_found", KickError::OccupantNotFound),
         ("not_banned", KickError::NotBanned),
         ("forbidden", KickError::Forbidden),
+        ("domain_occupant", KickError::DomainOccupant),
         ("internal_error", KickError::Internal),
         (
             "invalid_muc",
@@ -66,6 +67,13 @@ pub fn prosody_side_refusals() -> [(&'static str, KickError); 8] {
             KickError::InvalidJid {
                 field: "jid",
                 reason: prep,
+            },
+        ),
+        (
+            "jid_on_component",
+            KickError::InvalidJid {
+                field: "jid",
+                reason: request::ON_THIS_COMPONENT,
             },
         ),
         (
@@ -186,7 +194,7 @@ impl Kicker {
                 reason,
                 ban,
             } => {
-                let prepared = prepared_target(&target);
+                let prepared = self.prepared_target(&target)?;
                 match self.room_for(&room, prepared.is_some())? {
                     Some(room) => with_room(
                         prepared.is_some(),
@@ -206,7 +214,7 @@ impl Kicker {
                 }
             }
             Action::Unban { room, jid } => {
-                let prepared = prepared_jid(&jid);
+                let prepared = self.prepared_jid(&jid)?;
                 match self.room_for(&room, prepared.is_some())? {
                     Some(room) => with_room(
                         prepared.is_some(),
@@ -218,7 +226,7 @@ impl Kicker {
                     None => as_given(Action::Unban { room, jid }),
                 }
             }
-            Action::KickEverywhere { jid, reason } => match prepared_jid(&jid) {
+            Action::KickEverywhere { jid, reason } => match self.prepared_jid(&jid)? {
                 Some(jid) => with_room(true, Action::KickEverywhere { jid, reason }),
                 None => as_given(Action::KickEverywhere { jid, reason }),
             },
@@ -244,6 +252,32 @@ impl Kicker {
             }),
             (false, false) => Ok(None),
         }
+    }
+
+    /// `target` prepared, when the fast path is certain of it; a JID on this component is no
+    /// account (400).
+    fn prepared_target<'a>(&self, target: &Target<'a>) -> Result<Option<Target<'a>>, KickError> {
+        Ok(match target {
+            Target::Nickname(nickname) => {
+                prep::resourceprep(nickname).map(|_| Target::Nickname(nickname.clone()))
+            }
+            Target::Jid(real_jid) => self.prepared_jid(real_jid)?.map(Target::Jid),
+        })
+    }
+
+    /// `real_jid` prepared, when the fast path is certain of it; one on this component is no
+    /// account (400).
+    fn prepared_jid<'a>(&self, real_jid: &str) -> Result<Option<Cow<'a, str>>, KickError> {
+        let Some(prepared) = prep::jid(real_jid) else {
+            return Ok(None);
+        };
+        if jid::parts(&prepared).domain == self.host {
+            return Err(KickError::InvalidJid {
+                field: "jid",
+                reason: request::ON_THIS_COMPONENT,
+            });
+        }
+        Ok(Some(Cow::Owned(prepared)))
     }
 
     /// The JSON body for `err`; the fixed ones are built once, at load.
@@ -291,19 +325,6 @@ fn as_given(action: Action<'_>) -> KickRequest<'_> {
         unprepared: Unprepared::All,
         action,
     }
-}
-
-fn prepared_target<'a>(target: &Target<'a>) -> Option<Target<'a>> {
-    match target {
-        Target::Nickname(nickname) => {
-            prep::resourceprep(nickname).map(|_| Target::Nickname(nickname.clone()))
-        }
-        Target::Jid(real_jid) => prepared_jid(real_jid).map(Target::Jid),
-    }
-}
-
-fn prepared_jid<'a>(real_jid: &str) -> Option<Cow<'a, str>> {
-    prep::jid(real_jid).map(Cow::Owned)
 }
 
 /// A bare room JID prepared by the fast path.

@@ -74,6 +74,7 @@ fn per_request_calls(lua: &Lua, kicker: Kicker) -> mlua::Result<Table> {
     calls.set("unbanned_body", lua.create_function(unbanned_body)?)?;
     calls.set("rooms_body", lua.create_function(rooms_body)?)?;
     calls.set("room_refused", lua.create_function(room_refused)?)?;
+    calls.set("domain_banned", lua.create_function(domain_banned)?)?;
     Ok(calls)
 }
 
@@ -192,6 +193,12 @@ fn rooms_body(_: &Lua, rooms: Vec<Table>) -> mlua::Result<String> {
 /// a refused affiliation change.
 fn room_refused(lua: &Lua, condition: String) -> mlua::Result<Table> {
     refusal(lua, &KickError::RoomRefused { condition })
+}
+
+/// `domain_banned(domain)` → `{ status, body, message }`: the 409 of an unban that a ban of the
+/// account's whole domain would defeat.
+fn domain_banned(lua: &Lua, domain: String) -> mlua::Result<Table> {
+    refusal(lua, &KickError::DomainBanned { domain })
 }
 
 /// `{ status, body, message }` of `err`.

@@ -248,14 +248,24 @@ fn unban(value: Option<Json<'_>>) -> Result<bool, KickError> {
     }
 }
 
+/// A real JID of an account: one without a node is a domain, and a ban of it would ban the
+/// whole domain.
 fn check_jid(real_jid: &str) -> Result<(), KickError> {
-    jid::split(real_jid)
-        .map(|_| ())
-        .map_err(|reason| KickError::InvalidJid {
-            field: "jid",
-            reason,
-        })
+    let invalid = |reason| KickError::InvalidJid {
+        field: "jid",
+        reason,
+    };
+    match jid::split(real_jid).map_err(invalid)?.node {
+        Some(_) => Ok(()),
+        None => Err(invalid(NOT_AN_ACCOUNT)),
+    }
 }
+
+/// Why a `jid` without a node is refused.
+pub const NOT_AN_ACCOUNT: &str = "it has no node: it names a domain, not an account";
+/// Why a `jid` on the module's own component is refused.
+pub const ON_THIS_COMPONENT: &str =
+    "it is on this component (a room or an occupant), not an account";
 
 /// The reason, `None` when empty; refused when XML cannot carry it.
 fn check_reason(reason: Option<Cow<'_, str>>) -> Result<Option<Cow<'_, str>>, KickError> {

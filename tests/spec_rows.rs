@@ -97,13 +97,68 @@ fn jid_target_bare_or_full_is_accepted() {
     for (real, prepared) in [
         ("bob@localhost", "bob@localhost"),
         ("BOB@LOCALHOST/phone", "bob@localhost/phone"),
-        ("localhost", "localhost"),
     ] {
         let body = format!(r#"{{"muc": "r@muc.localhost", "jid": "{real}"}}"#);
         let kick = decide(&mut kicker, body.as_bytes()).unwrap();
         assert_eq!(kick.target, Target::Jid(prepared.into()));
         assert!(kick.prepared);
         assert_eq!(kick.reason, None);
+    }
+}
+
+/// Accounts, not domains: a `jid` without a node, or on this component (a room or one of its
+/// occupants), is a 400 in every shape, whatever the room.
+#[test]
+fn a_jid_that_is_no_account_is_a_400_in_every_shape() {
+    let mut kicker = kicker_with(None, None);
+    let no_node =
+        "Field `jid` is not a valid JID: it has no node: it names a domain, not an account";
+    let on_component = "Field `jid` is not a valid JID: it is on this component (a room or an occupant), not an account";
+    for (jid, message) in [
+        ("localhost", no_node),
+        ("LOCALHOST/gateway", no_node),
+        ("other.host", no_node),
+        ("r@muc.localhost", on_component),
+        ("R@MUC.LOCALHOST/Bob", on_component),
+        ("muc.localhost", no_node),
+    ] {
+        for shape in [
+            r#""muc": "r@muc.localhost", "#,
+            r#""muc": "r@muc.localhost", "ban": true, "#,
+            r#""muc": "r@muc.localhost", "unban": true, "#,
+            r#""muc": "r@other.host", "#,
+            "",
+        ] {
+            let body = format!(r#"{{{shape}"jid": "{jid}"}}"#);
+            let err = decide(&mut kicker, body.as_bytes()).unwrap_err();
+            assert_eq!(
+                (err.status(), err.to_string()),
+                (400, message.to_owned()),
+                "{body}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_conflicts_are_409_conflict() {
+    let domain = KickError::DomainBanned {
+        domain: "example.org".into(),
+    };
+    for (err, message) in [
+        (
+            KickError::DomainOccupant,
+            "The occupant's real JID is a domain, not an account: a ban would ban the whole domain",
+        ),
+        (
+            domain,
+            "The whole domain example.org is banned in the room, so the account would stay banned: lift that ban instead",
+        ),
+    ] {
+        assert_eq!(
+            (err.status(), err.condition(), err.to_string()),
+            (409, "conflict", message.to_owned())
+        );
     }
 }
 
