@@ -114,9 +114,9 @@ end
 local occupants = {};
 local none = {}; -- the empty list, returned without making one; never written to
 
--- A new array of the rooms where bare_jid has at least one occupant, evicted ones restored, all
--- live until the caller next lets Prosody run; or nil and what went wrong (a room Prosody could
--- not restore, or more rooms than mod_muc keeps live at once).
+-- An array (not to be written to) of the rooms where bare_jid has at least one occupant, evicted
+-- ones restored, all live until the caller next lets Prosody run; or nil and what went wrong (a
+-- room Prosody could not restore, or more rooms than mod_muc keeps live at once).
 function occupants.rooms_of(bare_jid)
 	local held = rooms_by_account[bare_jid];
 	if not held then return none; end
