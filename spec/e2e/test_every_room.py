@@ -1,11 +1,11 @@
 """Every room (SPEC: "Keeping them out: ban, unban, every room"): a `jid` without `muc` kicks the
-account (bare JID) or the session (full JID) from every live room of the component, answered
-with {"rooms": [{"muc", "kicked"}, ...]}, or 404 when it was in none; fast with 10 000 live rooms
-and never restoring a room from storage.
+account (bare JID) or the session (full JID) from every room of the component it is in, answered
+with {"rooms": [{"muc", "kicked"}, ...]}, or 404 when it was in none; fast with 10 000 live rooms.
+Rooms evicted from mod_muc's cache: test_every_room_evicted.py.
 
 On a Prosody of this file's own (module scope): every.localhost for the behaviour, tiny.localhost
-whose room cache holds two rooms, late.localhost where the module is loaded only by a test, and
-bulk.localhost for the 10 000 rooms of the measurement. Every test logs in fresh sessions.
+(another component), late.localhost where the module is loaded only by a test, and bulk.localhost
+for the 10 000 rooms of the measurement. Every test logs in fresh sessions.
 """
 
 import asyncio
@@ -214,26 +214,6 @@ def test_rooms_joined_before_the_module_loaded_are_found(connect, kick_everywher
     assert kicked_by_room(kick_everywhere("bob@localhost", host=host)) == {a: ["Bob"], b: ["Bob"]}
     if host == LATE:
         server.shell(f"module:unload('http_muc_kick', '{LATE}')")
-
-
-def test_a_room_evicted_from_the_cache_is_not_restored_nor_reported_until_restored(
-        connect, kick_everywhere, server, xmpp):
-    evicted, second, third = rooms(3, TINY)
-    alice, bob = connect("alice", "desk"), connect("bob", "phone")
-    join(xmpp, bob, evicted, "Bob")
-    join(xmpp, alice, second, "Alice")
-    join(xmpp, alice, third, "Alice")  # the cache holds two rooms: `evicted` goes to storage
-    assert f"Evicting room {evicted}" in server.log()
-    logged = len(server.log())
-
-    assert_json(kick_everywhere("bob@localhost", host=TINY), 404, "item-not-found")
-    assert f"Restoring room {evicted}" not in server.log()[logged:]
-
-    join(xmpp, alice, evicted, "Alice")  # restored, with Bob in it
-    assert f"Restoring room {evicted}" in server.log()[logged:]
-    assert kicked_by_room(kick_everywhere("bob@localhost", host=TINY)) == {evicted: ["Bob"]}
-    wait_kick(xmpp, bob, evicted, "Bob")
-    wait_kick(xmpp, alice, evicted, "Bob")
 
 
 # The measurement: Prosody's CPU per every-room request with 10 000 live rooms on bulk.localhost,
