@@ -1,8 +1,11 @@
 """Keeping them out (SPEC: "Keeping them out: ban, unban, every room"): bans for good or for a
-time, unban, timed lifts that survive module:reload and a restart.
+time, unban, timed lifts that survive module:reload and a restart, owners acting over XMPP,
+accounts not domains, storage faults, and what a ban costs in storage however many are held.
 
-On a Prosody of this file's own (module scope), as restarts and reloads must not touch the shared
-server: bans.localhost keeps its rooms (persistent by default) and runs a module that vetoes
+On a Prosody of this file's own (module scope), once with each storage back end admins run
+(Prosody's internal files, Debian's default, and SQL on SQLite, the code path of PostgreSQL and
+MySQL too), behind a test driver that fails on demand and logs each write
+(plugins/mod_storage_e2e). Restarts and reloads must not touch the shared server: bans.localhost keeps its rooms (persistent by default) and runs a module that vetoes
 banning carol (a room refusing the change); temp.localhost has temporary rooms. Every test logs in
 fresh clients, so no occupant is left behind for another test.
 """
@@ -18,27 +21,35 @@ from datetime import datetime, timezone
 
 import pytest
 
-from harness import MUC_USER, Prosody, has_status, muc_user
+from harness import HERE, MUC_USER, Prosody, has_status, muc_user
 from support import PLUGIN_DIR, Api, assert_json, fresh_sessions, log_entries
 
 BANS = "bans.localhost"   # persistent rooms, the module, a veto on banning carol
 TEMP = "temp.localhost"   # temporary rooms, the module
+GATEWAY = "gw.localhost"  # a component that joins rooms as an occupant whose real JID is a domain
 TOKEN = "Bearer bans-s3cret"
 SOURCE = f"{BANS}:http_muc_kick"
 USERS = (("alice", "alice-pw"), ("bob", "bob-pw"), ("carol", "carol-pw"))
+E2E_PLUGINS = os.path.join(HERE, "plugins")
 LIFT_BOUND = 5            # SPEC: a timed ban ends within 5 seconds of its end time
 
-COMPONENTS = f'''
-Component "{BANS}" "muc"
+COMPONENTS = '''
+Component "{bans}" "muc"
     modules_enabled = {{ "http_muc_kick", "e2e_veto_carol_ban" }}
     muc_room_locking = false
     muc_room_default_persistent = true
-    http_muc_kick_authorization_header = "{TOKEN}"
+    http_muc_kick_authorization_header = "{token}"
+    storage = "e2e"
+    e2e_storage_backend = "{backend}"
 
-Component "{TEMP}" "muc"
+Component "{temp}" "muc"
     modules_enabled = {{ "http_muc_kick" }}
     muc_room_locking = false
-    http_muc_kick_authorization_header = "{TOKEN}"
+    http_muc_kick_authorization_header = "{token}"
+    storage = "e2e"
+    e2e_storage_backend = "{backend}"
+
+Component "{gateway}" "e2e_gateway"
 '''
 
 # A room refusing an affiliation change the way any module can (XEP-0045 rules, invite lists...).
@@ -55,14 +66,17 @@ end);
 class BanServer:
     """This file's Prosody, which can be stopped and started again on the same data."""
 
-    def __init__(self):
+    def __init__(self, backend):
+        self.backend = backend
         self.dir = tempfile.mkdtemp(prefix="http_muc_kick_bans.")
         plugins = os.path.join(self.dir, "plugins")
         os.makedirs(os.path.join(plugins, "mod_e2e_veto_carol_ban"))
         with open(os.path.join(plugins, "mod_e2e_veto_carol_ban", "mod_e2e_veto_carol_ban.lua"), "w") as f:
             f.write(VETO_PLUGIN)
-        self.extra = f'plugin_paths = {{ "{os.path.abspath(PLUGIN_DIR)}", "{plugins}" }}'
-        self.server = Prosody(PLUGIN_DIR, COMPONENTS, extra_global=self.extra, users=USERS, keep_dir=self.dir)
+        self.extra = (f'plugin_paths = {{ "{os.path.abspath(PLUGIN_DIR)}", "{plugins}", "{E2E_PLUGINS}" }}\n'
+                      'sql = { driver = "SQLite3", database = "prosody.sqlite" }')
+        self.components = COMPONENTS.format(bans=BANS, temp=TEMP, token=TOKEN, backend=backend, gateway=GATEWAY)
+        self.server = Prosody(PLUGIN_DIR, self.components, extra_global=self.extra, users=USERS, keep_dir=self.dir)
 
     def restart(self, down_until=None, crash=False):
         """Stop Prosody (or kill it: nothing runs at shutdown), stay down until `down_until`
@@ -73,17 +87,22 @@ class BanServer:
         self.server.stop()
         if down_until is not None:
             time.sleep(max(0.0, down_until - time.time()))
-        self.server = Prosody(PLUGIN_DIR, COMPONENTS, extra_global=self.extra, keep_dir=self.dir)
+        self.server = Prosody(PLUGIN_DIR, self.components, extra_global=self.extra, keep_dir=self.dir)
+
+    def fail(self, *calls):
+        """Make the storage calls named (e.g. "http_muc_kick_ban set") fail until fail() clears them."""
+        with open(os.path.join(self.dir, "data", "e2e-storage-faults"), "w") as f:
+            f.write("".join(f"{call}\n" for call in calls))
 
     def shell(self, command):
         return self.server.shell(command)
 
 
-@pytest.fixture(scope="module")
-def bans():
+@pytest.fixture(scope="module", params=["internal", "sql"])
+def bans(request):
     if not os.path.exists(os.path.join(PLUGIN_DIR, "mod_http_muc_kick", "mod_http_muc_kick.lua")):
         pytest.exit(f"{PLUGIN_DIR} has no mod_http_muc_kick: run `make stage` first", returncode=2)
-    instance = BanServer()
+    instance = BanServer(request.param)
     try:
         yield instance
     finally:
@@ -221,7 +240,8 @@ def ban(post, room, seconds, **target):
 
 def lifts(bans, room):
     source = f"{room.split('@')[1]}:http_muc_kick"
-    return [e for e in log_entries(bans.server) if e[0] == source and "Timed lift" in e[2] and room in e[2]]
+    return [e for e in log_entries(bans.server)
+            if e[0] == source and e[1] == "info" and "Timed lift" in e[2] and room in e[2]]
 
 
 def wait_for_lift_line(bans, room, deadline):
@@ -236,13 +256,13 @@ def escape(text):
 
 
 def stored_for(bans, room, account="bob@localhost"):
-    """The text of the account's ban record in the ban store (Prosody's internal storage), or None."""
+    """The account's ban record in the ban store as the admin shell prints it, or None."""
     key = hashlib.sha1(f"{room}\0{account}".encode()).hexdigest()
-    path = os.path.join(bans.dir, "data", escape(room.split("@")[1]), "http_muc_kick_ban", key + ".dat")
-    if not os.path.exists(path):
-        return None
-    with open(path) as f:
-        return f.read()
+    output = bans.shell(f'>require"util.serialization".serialize(require"core.storagemanager"'
+                        f'.open("{room.split("@")[1]}", "http_muc_kick_ban"):get("{key}"))')
+    match = re.search(r"Result: (.*)", output, re.DOTALL)
+    assert match, output
+    return None if match.group(1).strip() == "nil" else match.group(1)
 
 
 # Ban
@@ -527,6 +547,233 @@ def test_bans_and_unbans_are_counted(bans, post, xmpp, connect, new_room):
     assert after["unbans"] - (before["unbans"] or 0) == 1
 
 
+# An owner acting over XMPP: the module undoes only its own ban
+
+
+def owner_sets(xmpp, owner, room, account, value):
+    """The room's owner changes an affiliation the way a client does (XEP-0045 §9, §10)."""
+    admin = "http://jabber.org/protocol/muc#admin"
+
+    async def go():
+        iq = owner.make_iq_set(ito=room)
+        query = ET.Element(f"{{{admin}}}query")
+        ET.SubElement(query, f"{{{admin}}}item", affiliation=value, jid=account)
+        iq.append(query)
+        return (await iq.send(timeout=10))["type"]
+    assert xmpp.run(go()) == "result"
+
+
+def test_a_timed_ban_over_an_owners_ban_ends_with_the_owners_ban_in_place(bans, post, xmpp, connect, new_room):
+    room = new_room(BANS)
+    alice = connect("alice")
+    join(xmpp, alice, room, "Alice")
+    owner_sets(xmpp, alice, room, "bob@localhost", "outcast")
+
+    ends = ban(post, room, 1, jid="bob@localhost")   # 200: the account is banned
+
+    lines = wait_for_lift_line(bans, room, ends + LIFT_BOUND)
+    assert len(lines) == 1 and "stays banned" in lines[0][2], lines
+    assert affiliation(bans, room, "bob@localhost") == "outcast"
+    assert try_join(xmpp, connect("bob"), room) == "forbidden"
+    banned = [e for e in log_entries(bans.server) if e[0] == SOURCE and room in e[2] and e[2].startswith("Banned")]
+    assert len(banned) == 1 and "(was outcast)" in banned[0][2], banned
+
+
+@pytest.mark.parametrize("then", ["lift", "unban"])
+def test_an_owners_changes_during_the_modules_ban_are_never_undone_with_a_stale_affiliation(
+        bans, post, xmpp, connect, new_room, then):
+    room = new_room(BANS)
+    alice = connect("alice")
+    join(xmpp, alice, room, "Alice")
+    owner_sets(xmpp, alice, room, "bob@localhost", "admin")
+    ends = ban(post, room, 2, jid="bob@localhost")
+
+    owner_sets(xmpp, alice, room, "bob@localhost", "none")      # the owner takes admin away...
+    owner_sets(xmpp, alice, room, "bob@localhost", "outcast")   # ...and bans bob their own way
+
+    if then == "unban":   # the module's ban is gone: its unban treats bob like any banned account
+        assert assert_json(post({"muc": room, "jid": "bob@localhost", "unban": True}), 200)
+        assert affiliation(bans, room, "bob@localhost") is None
+    else:
+        time.sleep(max(0.0, ends + LIFT_BOUND - time.time()))
+        assert lifts(bans, room) == []
+        assert affiliation(bans, room, "bob@localhost") == "outcast"
+    assert stored_for(bans, room) is None
+
+
+def test_unban_of_the_modules_ban_over_an_owners_ban_is_none_never_the_ban_from_before(
+        bans, post, xmpp, connect, new_room):
+    room = new_room(BANS)
+    alice = connect("alice")
+    join(xmpp, alice, room, "Alice")
+    owner_sets(xmpp, alice, room, "bob@localhost", "outcast")
+    ban(post, room, True, jid="bob@localhost")
+
+    assert_json(post({"muc": room, "jid": "bob@localhost", "unban": True}), 200)
+
+    assert affiliation(bans, room, "bob@localhost") is None
+    assert try_join(xmpp, connect("bob"), room) == "joined"
+
+
+def test_a_change_made_while_the_module_was_not_loaded_is_respected(bans, post, xmpp, connect, new_room):
+    room = new_room(BANS)
+    join(xmpp, connect("alice"), room, "Alice")
+    set_affiliation(bans, room, "bob@localhost", "member")
+    ends = ban(post, room, 3, jid="bob@localhost")
+
+    assert "error" not in bans.shell(f"module:unload('http_muc_kick', '{BANS}')").lower()
+    set_affiliation(bans, room, "bob@localhost", "admin")
+    assert "error" not in bans.shell(f"module:load('http_muc_kick', '{BANS}')").lower()
+
+    assert stored_for(bans, room) is None
+    time.sleep(max(0.0, ends + LIFT_BOUND - time.time()))
+    assert lifts(bans, room) == [] and affiliation(bans, room, "bob@localhost") == "admin"
+
+
+# Accounts, not domains
+
+
+def join_as_domain(bans, room, nick):
+    """An occupant whose real JID is a bare domain (a gateway or component), sent in by the server."""
+    output = bans.shell(
+        f'>local st = require "util.stanza"; prosody.core_post_stanza(prosody.hosts["{GATEWAY}"], '
+        f'st.presence({{ from = "{GATEWAY}", to = "{room}/{nick}" }})'
+        f':tag("x", {{ xmlns = "http://jabber.org/protocol/muc" }}))')
+    assert "error" not in output.lower(), output
+
+
+def test_a_nickname_ban_of_an_occupant_that_is_a_domain_is_409_and_nothing_changes(
+        bans, post, xmpp, connect, new_room):
+    room = new_room(BANS)
+    alice, bob = connect("alice"), connect("bob")
+    join(xmpp, alice, room, "Alice")
+    join(xmpp, bob, room, "Bob")
+    join_as_domain(bans, room, "Gateway")
+    xmpp.run(alice.wait_for(lambda p: p.get("from") == f"{room}/Gateway" and p.get("type") is None))
+    logged = len(log_entries(bans.server))
+
+    body = assert_json(post({"muc": room, "nickname": "Gateway", "ban": True}), 409, "conflict")
+
+    assert "domain" in body["error"], body
+    assert affiliation(bans, room, GATEWAY) is None
+    assert affiliation(bans, room, "bob@localhost") is None
+    assert not leaves_of(alice, room, "Bob") and not leaves_of(alice, room, "Gateway")
+    since = [e for e in log_entries(bans.server)[logged:] if e[0] == SOURCE]
+    assert not [e for e in since if e[2].startswith(("Banned", "Unbanned"))], since
+
+
+def test_an_unban_that_a_domain_ban_defeats_is_409_naming_it_and_nothing_changes(
+        bans, post, xmpp, connect, new_room):
+    room = new_room(BANS)
+    join(xmpp, connect("alice"), room, "Alice")
+    set_affiliation(bans, room, "localhost", "outcast")   # bans every account of localhost but alice
+    before = scrape(bans)
+
+    for _ in range(2):   # banned only through the domain, then also on its own
+        body = assert_json(post({"muc": room, "jid": "bob@localhost", "unban": True}), 409, "conflict")
+        assert "localhost" in body["error"] and "domain" in body["error"], body
+        assert try_join(xmpp, connect("bob"), room) == "forbidden"
+        set_affiliation(bans, room, "bob@localhost", "outcast")
+
+    assert affiliation(bans, room, "bob@localhost") == "outcast"
+    assert scrape(bans)["unbans"] == before["unbans"]
+
+
+@pytest.mark.parametrize("shape", [{"ban": True}, {"unban": True}, {}, {"every room": True}],
+                         ids=["ban", "unban", "kick", "every room"])
+@pytest.mark.parametrize("account", ["localhost", "LOCALHOST/gateway", "{room}", "{room}/Alice"],
+                         ids=["domain", "domain session", "the room", "an occupant"])
+def test_a_jid_that_is_no_account_is_400_in_every_shape_and_nothing_changes(
+        bans, post, xmpp, connect, new_room, shape, account):
+    room = new_room(BANS)
+    alice = connect("alice")
+    join(xmpp, alice, room, "Alice")
+    body = {"jid": account.format(room=room)}
+    if "every room" not in shape:
+        body.update(muc=room, **shape)
+
+    reply = assert_json(post(body), 400, "bad-request")
+
+    assert "`jid`" in reply["error"] and "account" in reply["error"], reply
+    assert affiliation(bans, room, "localhost") is None and not leaves_of(alice, room, "Alice")
+
+
+# Faults: never an outcome the module cannot keep
+
+
+def test_a_ban_whose_record_cannot_be_stored_is_500_and_nothing_changes(bans, post, xmpp, connect, new_room):
+    room = new_room(BANS)
+    alice, bob = connect("alice"), connect("bob")
+    join(xmpp, alice, room, "Alice")
+    join(xmpp, bob, room, "Bob")
+    before = scrape(bans)
+    bans.fail("http_muc_kick_ban set")
+    try:
+        for seconds in (60, True):
+            assert_json(post({"muc": room, "nickname": "Bob", "ban": seconds}), 500, "internal-server-error")
+    finally:
+        bans.fail()
+
+    assert affiliation(bans, room, "bob@localhost") is None
+    assert not leaves_of(alice, room, "Bob")
+    assert scrape(bans)["bans"] == before["bans"]
+    errors = [e for e in log_entries(bans.server) if e[0] == SOURCE and e[1] == "error" and room in e[2]]
+    assert len(errors) == 2 and "cannot write the ban of bob@localhost" in errors[0][2], errors
+    assert_json(post({"muc": room, "nickname": "Bob", "ban": True}), 200)   # and with storage back
+
+
+def test_a_lift_that_cannot_write_storage_is_retried_until_it_can(bans, post, xmpp, connect, new_room):
+    room = new_room(BANS)
+    join(xmpp, connect("alice"), room, "Alice")
+    set_affiliation(bans, room, "bob@localhost", "member")
+    ends = ban(post, room, 1, jid="bob@localhost")
+    bans.fail("http_muc_kick_ban set")
+    try:
+        deadline = ends + LIFT_BOUND
+        while time.time() < deadline and not [e for e in log_entries(bans.server)
+                                              if e[1] == "error" and "Timed lift" in e[2] and room in e[2]]:
+            time.sleep(0.2)
+        failed = [e for e in log_entries(bans.server) if e[1] == "error" and "Timed lift" in e[2] and room in e[2]]
+        assert failed and "trying again" in failed[0][2], failed
+    finally:
+        bans.fail()
+
+    lifted = wait_for_lift_line(bans, room, time.time() + 10 + LIFT_BOUND)   # retried every 10 s
+    assert len(lifted) == 1 and lifted[0][1] == "info", lifted
+    assert affiliation(bans, room, "bob@localhost") == "member"
+    assert stored_for(bans, room) is None
+
+
+# What a ban costs in storage: one record, whatever the number of bans held
+
+
+def module_writes(bans, since):
+    """(store, bytes) of every write through the test driver since log entry `since`."""
+    writes = []
+    for entry in log_entries(bans.server)[since:]:
+        match = re.match(r"e2e storage: set (\S+) (\d+)$", entry[2])
+        if match:
+            writes.append((match.group(1), int(match.group(2))))
+    return writes
+
+
+def test_a_bans_storage_work_does_not_grow_with_the_bans_held(bans, post, xmpp, connect, new_room):
+    room = new_room(BANS)
+    join(xmpp, connect("alice"), room, "Alice")
+    per_ban = []
+    for n in range(300):
+        since = len(log_entries(bans.server)) if n in (0, 299) else None
+        assert_json(post({"muc": room, "jid": f"spam{n:04d}@localhost", "ban": 3600}), 200)
+        if since is not None:
+            per_ban.append([w for w in module_writes(bans, since) if w[0].startswith("http_muc_kick")])
+
+    assert len(per_ban[0]) == 1 and per_ban[0] == per_ban[1], per_ban   # one record, the same size
+    since = len(log_entries(bans.server))
+    assert_json(post({"muc": room, "jid": "spam0150@localhost", "unban": True}), 200)
+    assert [w for w in module_writes(bans, since) if w[0].startswith("http_muc_kick")] == \
+        [("http_muc_kick_ban", 0)]
+
+
 # Reload and restart (last in this file: they stop every session)
 
 
@@ -553,7 +800,7 @@ def test_a_timed_ban_survives_a_restart_and_ends_on_time(bans, post, xmpp, conne
     join(xmpp, alice, room, "Alice")
     join(xmpp, bob, room, "Bob")
     set_affiliation(bans, room, "bob@localhost", "member")
-    ends = ban(post, room, 4, nickname="Bob")
+    ends = ban(post, room, 8, nickname="Bob")
     ban_presence(xmpp, bob, room, "Bob")
     assert "bob@localhost" in (stored_for(bans, room) or ""), "the timed ban is not in the component's storage"
     for client in (alice, bob):
