@@ -839,3 +839,51 @@ def test_a_timed_ban_that_ended_while_prosody_was_down_is_lifted_at_load(bans, p
     assert stored_for(bans, room) is None and stored_for(bans, temporary) is None
     since = log_entries(bans.server)[logged_before:]
     assert not [e for e in since if e[1] == "error"], since
+
+
+def test_a_room_prosody_cannot_read_from_storage_is_500_in_every_shape_and_nothing_changes(
+        bans, post, xmpp, connect, new_room):
+    room = new_room(BANS)
+    alice = connect("alice")
+    join(xmpp, alice, room, "Alice")
+    set_affiliation(bans, room, "bob@localhost", "outcast")
+    xmpp.run(alice.stop(), timeout=5)
+    bans.restart()   # the room is in storage only now
+    logged = len(log_entries(bans.server))
+
+    bans.fail("config get")   # mod_muc's room store: it hands out a stand-in room
+    try:
+        for body in ({"nickname": "Alice"}, {"jid": "alice@localhost"}, {"jid": "carol@localhost", "ban": True},
+                     {"jid": "bob@localhost", "unban": True}):
+            assert_json(post({"muc": room, **body}), 500, "internal-server-error")
+    finally:
+        bans.fail()
+
+    errors = [e for e in log_entries(bans.server)[logged:] if e[0] == SOURCE and e[1] == "error"]
+    assert len(errors) == 4 and all("could not read the room" in e[2] for e in errors), errors
+    assert affiliation(bans, room, "bob@localhost") == "outcast"
+    assert affiliation(bans, room, "carol@localhost") is None
+
+
+def test_a_timed_ban_stored_in_the_old_one_record_per_room_format_is_carried_over_and_lifted(
+        bans, post, xmpp, connect, new_room):
+    room = new_room(BANS)
+    join(xmpp, connect("alice"), room, "Alice")
+    set_affiliation(bans, room, "bob@localhost", "outcast")
+    set_affiliation(bans, room, "dave@localhost", "outcast")
+    ends = int(time.time()) + 8
+    old = (f'{{ ["bob@localhost"] = {{ before = "member"; ["until"] = {ends}; reason = "old"; by = "192.0.2.1" }};'
+           f' ["dave@localhost"] = {{ before = "admin"; by = "192.0.2.1" }} }}')
+    store = f'require"core.storagemanager".open("{BANS}", "http_muc_kick_bans")'
+    output = bans.shell(f'>{store}:set("{room.split("@")[0]}", {old})')
+    assert re.search(r"(Result|OK): true", output), output
+
+    bans.restart()
+
+    assert time.time() < ends - 1, "the restart took longer than the ban: this test proves nothing"
+    assert "dave@localhost" in (stored_for(bans, room, "dave@localhost") or "")
+    assert "Result: nil" in bans.shell(f'>{store}:get("{room.split("@")[0]}")'), "the old record stayed"
+    lifted = wait_for_affiliation(bans, room, "bob@localhost", "member", ends + LIFT_BOUND)
+    assert lifted is not None and lifted >= ends - 1, "the carried-over ban did not end on time"
+    assert_json(post({"muc": room, "jid": "dave@localhost", "unban": True}), 200)
+    assert affiliation(bans, room, "dave@localhost") == "admin"
