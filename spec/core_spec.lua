@@ -31,7 +31,8 @@ describe("new()", function ()
 		assert.equal("function", type(kicker.kicked_body));
 		assert.equal('Bearer realm="muc.localhost"', fixed.www_authenticate);
 		for name, status in pairs({ room_not_found = 404, occupant_not_found = 404, not_banned = 404,
-			forbidden = 403, internal_error = 500, invalid_muc = 400, invalid_jid = 400, invalid_nickname = 400 }) do
+			forbidden = 403, internal_error = 500, invalid_muc = 400, invalid_jid = 400, invalid_nickname = 400,
+			domain_occupant = 409, jid_on_component = 400 }) do
 			assert.equal(status, fixed[name].status, name);
 			assert.matches('^{"error":".+","condition":"[a-z-]+"}$', fixed[name].body);
 			assert.equal("string", type(fixed[name].message));
@@ -262,6 +263,15 @@ describe("kicker.kicked_body()", function ()
 		assert.equal(403, refusal.status);
 		assert.equal('{"error":"The room refused the change: not-acceptable","condition":"forbidden"}', refusal.body);
 		assert.equal("The room refused the change: not-acceptable", refusal.message);
+	end);
+
+	it("builds the 409 of an unban that a ban of the whole domain would defeat, naming the domain", function ()
+		local refusal = new_kicker().domain_banned("example.org");
+		assert.equal(409, refusal.status);
+		assert.equal('{"error":"The whole domain example.org is banned in the room, so the account would stay banned: '
+			.. 'lift that ban instead","condition":"conflict"}', refusal.body);
+		assert.equal("The whole domain example.org is banned in the room, so the account would stay banned: "
+			.. "lift that ban instead", refusal.message);
 	end);
 
 	it("replaces bytes that are not UTF-8, so the JSON stays valid", function ()

@@ -25,7 +25,7 @@ end
 
 local driver = {};
 
-function driver:open(store, typ)
+function driver:open(store, typ) -- luacheck: ignore 212/self
 	local inner, err = backend:open(store, typ);
 	if not inner then return nil, err; end
 	return setmetatable({}, { __index = function (_, method)
@@ -45,7 +45,7 @@ function driver:open(store, typ)
 	end });
 end
 
-function driver:purge(user)
+function driver:purge(user) -- luacheck: ignore 212/self
 	return backend:purge(user);
 end
 
