@@ -360,7 +360,7 @@ def test_a_timed_ban_ends_within_5_s_of_until_and_the_account_can_join_again(ban
     join(xmpp, alice, room, "Alice")
     join(xmpp, bob, room, "Bob")
 
-    ends = ban(post, room, 1, nickname="Bob")
+    ends = ban(post, room, 3, nickname="Bob")
     ban_presence(xmpp, bob, room, "Bob")
     assert try_join(xmpp, bob, room) == "forbidden"
 
@@ -377,7 +377,7 @@ def test_a_member_is_a_member_again_after_a_timed_ban(bans, post, xmpp, connect,
     join(xmpp, alice, room, "Alice")
     set_affiliation(bans, room, "bob@localhost", "member")
 
-    ends = ban(post, room, 1, jid="bob@localhost")
+    ends = ban(post, room, 3, jid="bob@localhost")
     assert affiliation(bans, room, "bob@localhost") == "outcast"
 
     assert wait_for_affiliation(bans, room, "bob@localhost", "member", ends + LIFT_BOUND), \
@@ -388,7 +388,7 @@ def test_an_affiliation_changed_during_a_timed_ban_is_left_alone(bans, post, xmp
     room = new_room(BANS)
     join(xmpp, connect("alice"), room, "Alice")
     set_affiliation(bans, room, "bob@localhost", "member")
-    ends = ban(post, room, 1, jid="bob@localhost")
+    ends = ban(post, room, 3, jid="bob@localhost")
 
     set_affiliation(bans, room, "bob@localhost", "admin")   # someone else lifted the ban their way
 
@@ -407,7 +407,7 @@ def test_a_ban_given_again_replaces_the_end_time_and_keeps_the_affiliation_from_
     set_affiliation(bans, room, "bob@localhost", "member")
 
     ban(post, room, 3600, jid="bob@localhost")
-    ends = ban(post, room, 1, jid="bob@localhost")
+    ends = ban(post, room, 3, jid="bob@localhost")
 
     assert wait_for_affiliation(bans, room, "bob@localhost", "member", ends + LIFT_BOUND), \
         "the shorter ban given again did not end on time, or the member was not restored"
@@ -417,7 +417,7 @@ def test_a_ban_for_good_after_a_timed_one_drops_the_timed_lift(bans, post, xmpp,
     room = new_room(BANS)
     join(xmpp, connect("alice"), room, "Alice")
 
-    ends = ban(post, room, 1, jid="bob@localhost")
+    ends = ban(post, room, 3, jid="bob@localhost")
     ban(post, room, True, jid="bob@localhost")
 
     time.sleep(max(0.0, ends + 1.5 - time.time()))   # the dropped lift would have run by now
@@ -461,7 +461,7 @@ def test_unban_restores_a_member_and_drops_the_pending_timed_lift(bans, post, xm
     room = new_room(BANS)
     join(xmpp, connect("alice"), room, "Alice")
     set_affiliation(bans, room, "bob@localhost", "member")
-    ends = ban(post, room, 1, jid="bob@localhost")
+    ends = ban(post, room, 3, jid="bob@localhost")
 
     assert_json(post({"muc": room, "jid": "bob@localhost", "unban": True}), 200)
     assert affiliation(bans, room, "bob@localhost") == "member"
@@ -499,7 +499,7 @@ def test_ban_unban_and_timed_lift_are_logged_at_info_with_room_account_end_reaso
     room = new_room(BANS)
     join(xmpp, connect("alice"), room, "Alice")
 
-    ends = ban(post, room, 1, jid="bob@localhost", reason="flooding\nthe room")
+    ends = ban(post, room, 3, jid="bob@localhost", reason="flooding\nthe room")
     lifted = wait_for_lift_line(bans, room, ends + LIFT_BOUND)
     ban(post, room, True, jid="bob@localhost")
     assert_json(post({"muc": room, "jid": "bob@localhost", "unban": True}), 200)
@@ -569,7 +569,7 @@ def test_a_timed_ban_over_an_owners_ban_ends_with_the_owners_ban_in_place(bans, 
     join(xmpp, alice, room, "Alice")
     owner_sets(xmpp, alice, room, "bob@localhost", "outcast")
 
-    ends = ban(post, room, 1, jid="bob@localhost")   # 200: the account is banned
+    ends = ban(post, room, 3, jid="bob@localhost")   # 200: the account is banned
 
     lines = wait_for_lift_line(bans, room, ends + LIFT_BOUND)
     assert len(lines) == 1 and "stays banned" in lines[0][2], lines
@@ -586,7 +586,7 @@ def test_an_owners_changes_during_the_modules_ban_are_never_undone_with_a_stale_
     alice = connect("alice")
     join(xmpp, alice, room, "Alice")
     owner_sets(xmpp, alice, room, "bob@localhost", "admin")
-    ends = ban(post, room, 2, jid="bob@localhost")
+    ends = ban(post, room, 4, jid="bob@localhost")
 
     owner_sets(xmpp, alice, room, "bob@localhost", "none")      # the owner takes admin away...
     owner_sets(xmpp, alice, room, "bob@localhost", "outcast")   # ...and bans bob their own way
@@ -726,7 +726,7 @@ def test_a_lift_that_cannot_write_storage_is_retried_until_it_can(bans, post, xm
     room = new_room(BANS)
     join(xmpp, connect("alice"), room, "Alice")
     set_affiliation(bans, room, "bob@localhost", "member")
-    ends = ban(post, room, 1, jid="bob@localhost")
+    ends = ban(post, room, 3, jid="bob@localhost")
     bans.fail("http_muc_kick_ban set")
     try:
         deadline = ends + LIFT_BOUND
@@ -781,7 +781,7 @@ def test_module_reload_during_a_timed_ban_keeps_the_lift_and_lifts_once(bans, po
     room = new_room(BANS)
     join(xmpp, connect("alice"), room, "Alice")
     set_affiliation(bans, room, "bob@localhost", "member")
-    ends = ban(post, room, 2, jid="bob@localhost")
+    ends = ban(post, room, 4, jid="bob@localhost")
 
     for _ in range(2):
         output = bans.shell(f"module:reload('http_muc_kick', '{BANS}')")
@@ -823,8 +823,8 @@ def test_a_timed_ban_that_ended_while_prosody_was_down_is_lifted_at_load(bans, p
     join(xmpp, alice, room, "Alice")
     join(xmpp, alice, temporary, "Alice")   # the temporary room lives until the crash
     set_affiliation(bans, room, "bob@localhost", "member")
-    ends = ban(post, room, 1, jid="bob@localhost")
-    ban(post, temporary, 1, jid="bob@localhost")
+    ends = ban(post, room, 3, jid="bob@localhost")
+    ban(post, temporary, 3, jid="bob@localhost")
     logged_before = len(log_entries(bans.server))
 
     # killed, so that nothing of the module runs at shutdown (a stop destroys the emptied
