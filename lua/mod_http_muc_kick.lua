@@ -141,7 +141,8 @@ end
 local function kick_everywhere(request, target, reason)
 	local rooms, found, fault = {}, occupants.rooms_of(jid.bare(target));
 	if not found then error(fault, 0); end -- a room Prosody cannot bring back: handle() answers 500
-	for _, room in ipairs(found) do
+	for _, held in ipairs(found) do
+		local room = get_room(held.jid) or held; -- restored again if a later restore evicted it
 		local kicked, refused = kick_from(request, room, "jid", target, reason);
 		if not kicked then return refuse_with(request, fixed.forbidden, refused); end
 		if kicked[1] then rooms[#rooms + 1] = { muc = room.jid; kicked = kicked }; end

@@ -115,8 +115,9 @@ local occupants = {};
 local none = {}; -- the empty list, returned without making one; never written to
 
 -- An array (not to be written to) of the rooms where bare_jid has at least one occupant, evicted
--- ones restored, all live until the caller next lets Prosody run; or nil and what went wrong (a
--- room Prosody could not restore, or more rooms than mod_muc keeps live at once).
+-- ones restored (each read from storage before anything is done, so a fault changes nothing); or
+-- nil and what went wrong (a room Prosody could not restore). With more such rooms than mod_muc
+-- keeps live at once, a restore evicts one of them again: ask mod_muc for each just before use.
 function occupants.rooms_of(bare_jid)
 	local held = rooms_by_account[bare_jid];
 	if not held then return none; end
@@ -141,12 +142,6 @@ function occupants.rooms_of(bare_jid)
 			return nil, ("room %s came back from storage without %s"):format(room_jid, bare_jid);
 		else
 			found[#found + 1] = room;
-		end
-	end
-	for _, room in ipairs(found) do
-		if live(room.jid) ~= room then
-			return nil, ("%s is in %d rooms, more than mod_muc keeps live (muc_room_cache_size)")
-				:format(bare_jid, #found);
 		end
 	end
 	return found;

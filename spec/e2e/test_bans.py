@@ -679,6 +679,37 @@ def test_an_unban_that_a_domain_ban_defeats_is_409_naming_it_and_nothing_changes
     assert scrape(bans)["unbans"] == before["unbans"]
 
 
+def test_an_unban_that_restores_an_affiliation_of_its_own_is_not_defeated_by_a_domain_ban(
+        bans, post, xmpp, connect, new_room):
+    room = new_room(BANS)
+    join(xmpp, connect("alice"), room, "Alice")
+    set_affiliation(bans, room, "localhost", "outcast")
+    set_affiliation(bans, room, "bob@localhost", "member")   # an affiliation of its own lets bob in
+    ban(post, room, True, jid="bob@localhost")
+
+    assert_json(post({"muc": room, "jid": "bob@localhost", "unban": True}), 200)
+
+    assert affiliation(bans, room, "bob@localhost") == "member"
+    assert try_join(xmpp, connect("bob"), room) == "joined"
+
+
+def test_a_room_made_anew_under_a_name_holds_none_of_the_bans_of_the_one_before(bans, post, xmpp, connect, new_room):
+    room = new_room(TEMP)   # temporary: gone with its last occupant
+    alice = connect("alice")
+    join(xmpp, alice, room, "Alice")
+    set_affiliation(bans, room, "bob@localhost", "admin")
+    ban(post, room, 3600, jid="bob@localhost")
+    assert "error" not in bans.shell(f"module:unload('http_muc_kick', '{TEMP}')").lower()
+    leave(xmpp, alice, room, "Alice")   # the room is destroyed while the module is not loaded
+    assert "error" not in bans.shell(f"module:load('http_muc_kick', '{TEMP}')").lower()
+
+    join(xmpp, alice, room, "Alice")   # a new room of the same name: bob has no affiliation there
+    ends = ban(post, room, 3, jid="bob@localhost")
+
+    assert wait_for_affiliation(bans, room, "bob@localhost", None, ends + LIFT_BOUND), \
+        "the lift handed back the affiliation bob had in the room before"
+
+
 @pytest.mark.parametrize("shape", [{"ban": True}, {"unban": True}, {}, {"every room": True}],
                          ids=["ban", "unban", "kick", "every room"])
 @pytest.mark.parametrize("account", ["localhost", "LOCALHOST/gateway", "{room}", "{room}/Alice"],
