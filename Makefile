@@ -20,7 +20,7 @@ PYTHON ?= /usr/bin/python3
 STAGE := target/plugins
 PROSODY13 := $(CURDIR)/target/prosody13
 
-.PHONY: all build builds install rock stage test test-rust test-lua test-e2e test-e2e-13 lint demo bench bench-ir bench-bans fuzz mutants deps clean
+.PHONY: all build builds install rock stage test test-rust test-lua test-valgrind test-e2e test-e2e-13 lint demo bench bench-ir bench-bans fuzz mutants deps clean
 
 all: build
 
@@ -63,7 +63,7 @@ rock:
 stage:
 	@$(MAKE) --no-print-directory install PLUGIN_DIR=$(STAGE)
 
-test: deps lint test-rust test-lua test-e2e test-e2e-13
+test: deps lint test-rust test-lua test-valgrind test-e2e test-e2e-13
 
 test-rust:
 	cargo test --no-default-features
@@ -72,6 +72,13 @@ test-rust:
 test-lua: deps builds
 	@scripts/prosody13.sh $(PROSODY13)  # the prep spec compares with 13's util.jid too
 	@for lua in $(LUAS); do echo "busted under lua$${lua#lua}"; busted --lua=lua$${lua#lua} spec || exit 1; done
+
+# spec/crossing_spec.lua (finalizers that call back in, collected owners, the debug library,
+# arguments of any type) under valgrind with Lua 5.4: fails on any invalid read or write, not
+# only on a crash or a wrong answer.
+test-valgrind: deps
+	@$(MAKE) --no-print-directory build LUA=5.4
+	valgrind -q --error-exitcode=1 --leak-check=no lua5.4 /usr/bin/busted spec/crossing_spec.lua
 
 test-e2e: deps stage rock builds
 	$(PYTHON) -m pytest -q spec/e2e

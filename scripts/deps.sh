@@ -1,9 +1,10 @@
 #!/bin/sh
 # Installs the Debian packages the tests, lint and demo need (as root), or prints the command;
 # arguments add more (make rock: luarocks liblua5.x-dev). Building and installing the module need
-# only cargo. Every Lua Debian has, for the busted specs under each (lua-busted serves them all).
+# only cargo. Every Lua Debian has, for the busted specs under each (lua-busted serves them all);
+# valgrind for make test-valgrind.
 set -eu
-packages="python3-venv prosody lua-dbi-sqlite3 lua5.1 lua5.2 lua5.3 lua5.4 luajit lua-busted lua-check python3-slixmpp python3-pytest curl $*"
+packages="python3-venv prosody lua-dbi-sqlite3 lua5.1 lua5.2 lua5.3 lua5.4 luajit lua-busted lua-check python3-slixmpp python3-pytest curl valgrind $*"
 missing=""
 for p in $packages; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -5,9 +5,7 @@
 
 mod crossing;
 
-use std::cell::UnsafeCell;
-
-use mlua::{BorrowedStr, Function, Lua, Table, Value, Variadic, ffi};
+use mlua::{BorrowedStr, Function, Lua, Table, Value, Variadic};
 
 use crate::error::{ConfigError, KickError};
 use crate::kicker::{self, Kicker, Settings};
@@ -51,48 +49,24 @@ fn new(lua: &Lua, settings: Table) -> mlua::Result<(Value, Value)> {
     }
 }
 
-/// Owns the [`Crossing`] the closures point at; the `Box` keeps its address fixed.
-struct Owner(
-    #[expect(dead_code, reason = "held to be dropped with the closures")] Box<UnsafeCell<Crossing>>,
-);
-
-/// `{ decide = ..., kicked_body = ... }`: C closures over one [`Crossing`].
+/// `{ decide = ..., kicked_body = ..., ... }`: the C closures of `crossing` over one kicker, and
+/// the bodies built with mlua's safe API.
 fn per_request_calls(lua: &Lua, kicker: Kicker) -> mlua::Result<Table> {
-    let shared = Box::new(UnsafeCell::new(Crossing::new(kicker)));
-    let pointer = shared.get();
-    let owner = lua.create_any_userdata(Owner(shared))?;
+    // SAFETY: `push_calls` needs three free slots, which exec_raw ensures, and runs protected.
+    let (decide, kicked_body): (Function, Function) = unsafe {
+        lua.exec_raw((), |state| {
+            crossing::push_calls(state, Crossing::new(kicker))
+        })?
+    };
     let calls = lua.create_table()?;
-    calls.set(
-        "decide",
-        make_closure(lua, &owner, pointer, crossing::decide)?,
-    )?;
-    calls.set(
-        "kicked_body",
-        make_closure(lua, &owner, pointer, crossing::kicked_body)?,
-    )?;
+    calls.set("decide", decide)?;
+    calls.set("kicked_body", kicked_body)?;
     calls.set("banned_body", lua.create_function(banned_body)?)?;
     calls.set("unbanned_body", lua.create_function(unbanned_body)?)?;
     calls.set("rooms_body", lua.create_function(rooms_body)?)?;
     calls.set("room_refused", lua.create_function(room_refused)?)?;
     calls.set("domain_banned", lua.create_function(domain_banned)?)?;
     Ok(calls)
-}
-
-/// A C closure of `function` with upvalues `owner` (keeping the crossing alive) and `pointer`.
-fn make_closure(
-    lua: &Lua,
-    owner: &mlua::AnyUserData,
-    pointer: *mut Crossing,
-    function: ffi::lua_CFunction,
-) -> mlua::Result<Function> {
-    // SAFETY: the stack holds `owner` (pushed by exec_raw); one more push, then the closure
-    // takes both as upvalues and is left as the only result.
-    unsafe {
-        lua.exec_raw(owner.clone(), |state| {
-            ffi::lua_pushlightuserdata(state, pointer.cast());
-            ffi::lua_pushcclosure(state, function, 2);
-        })
-    }
 }
 
 /// The responses Lua sends without asking Rust again, plus the `WWW-Authenticate` value.
