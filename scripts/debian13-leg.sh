@@ -35,7 +35,9 @@ cleanup() {
 	status=$?
 	trap - EXIT INT TERM HUP
 	if [ -n "$leg" ] && kill -0 "$leg" 2>/dev/null; then
-		kill -TERM "$leg" 2>/dev/null || true   # unshare: its child, the namespace's init, gets SIGKILL
+		# unshare ignores SIGTERM while it waits; SIGKILL ends it, and --kill-child then sends
+		# SIGKILL to the namespace's first process, which takes every process of the tree with it
+		kill -KILL "$leg" 2>/dev/null || true
 		wait "$leg" 2>/dev/null || true
 	fi
 	if [ "${DEBIAN13_KEEP:-}" = 1 ]; then
