@@ -43,7 +43,7 @@ cleanup() {
 	if [ "${DEBIAN13_KEEP:-}" = 1 ]; then
 		echo "Debian 13 tree kept: $tree"
 	else
-		rm -rf --one-file-system "$tree"
+		rm -rf --one-file-system "$tree" "$tree.debootstrap.log"
 	fi
 	exit "$status"
 }
@@ -52,6 +52,17 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 trap 'exit 129' HUP
 
+# Runs "$@" in new PID and mount namespaces: what it mounts is seen and undone only in there, and
+# cleanup ends it with every process it started.
+isolated() {
+	unshare --pid --fork --kill-child --mount --propagation private "$@" &
+	leg=$!
+	isolated_status=0
+	wait "$leg" || isolated_status=$?
+	leg=""
+	return "$isolated_status"
+}
+
 started=$(date +%s)
 base="$cache/trixie-minbase.tar"
 if [ -n "$cache" ] && [ -f "$base" ] && [ -n "$(find "$base" -mtime -7)" ]; then
@@ -59,7 +70,7 @@ if [ -n "$cache" ] && [ -f "$base" ] && [ -n "$(find "$base" -mtime -7)" ]; then
 	tar -C "$tree" -xf "$base"
 else
 	echo "debootstrap --variant=minbase trixie $tree"
-	debootstrap --variant=minbase trixie "$tree" "$mirror" >"$tree.debootstrap.log" 2>&1 ||
+	isolated debootstrap --variant=minbase trixie "$tree" "$mirror" >"$tree.debootstrap.log" 2>&1 ||
 		{ tail -20 "$tree.debootstrap.log" >&2; rm -f "$tree.debootstrap.log"; exit 1; }
 	rm -f "$tree.debootstrap.log"
 	if [ -n "$cache" ]; then
@@ -120,11 +131,8 @@ chroot "$tree" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM=dumb \
 		scripts/demo-check.sh
 	"
 '
-unshare --pid --fork --kill-child --mount --propagation private /bin/sh -c "$inside" sh "$tree" &
-leg=$!
 status=0
-wait "$leg" || status=$?
-leg=""
+isolated /bin/sh -c "$inside" sh "$tree" || status=$?
 if [ -n "$cache" ]; then
 	mkdir -p "$cache/archives"
 	cp "$tree"/var/cache/apt/archives/*.deb "$cache/archives/" 2>/dev/null || true
