@@ -29,7 +29,7 @@ deps:
 	@scripts/deps.sh
 
 build:
-	@command -v cargo >/dev/null || { echo "cargo not found: install Rust 1.85+ (https://rustup.rs)" >&2; exit 1; }
+	@command -v cargo >/dev/null || { echo "cargo not found: install Rust 1.85+ (Debian 13: sudo apt-get install cargo; Debian 12: https://rustup.rs)" >&2; exit 1; }
 	cargo build --release $(CARGO_FEATURES) --target-dir target/$(LUA_NAME)
 
 # Every Lua's build, for the busted specs under each interpreter and the e2e suite.
@@ -80,12 +80,16 @@ test-valgrind: deps
 	@$(MAKE) --no-print-directory build LUA=5.4
 	valgrind -q --error-exitcode=1 --leak-check=no lua5.4 /usr/bin/busted spec/crossing_spec.lua
 
+# The suite against Debian's Prosody: 0.12.3 on Debian 12, 13.0.1 on Debian 13.
 test-e2e: deps stage rock builds
+	@echo "e2e against Prosody $$(dpkg-query -W -f='$${Version}' prosody) (Debian's)"
 	$(PYTHON) -m pytest -q spec/e2e
 
-# The same suite against Prosody 13.0.1, unpacked beside Debian's 0.12 (scripts/prosody13.sh).
+# The same suite against the Prosody unpacked beside Debian's (scripts/prosody13.sh): 13.0.1 from
+# bookworm-backports on Debian 12, the newest 13.0.x of trixie-backports on Debian 13.
 test-e2e-13: deps stage rock builds
 	@scripts/prosody13.sh $(PROSODY13)
+	@echo "e2e against Prosody $$(head -n 1 $(PROSODY13)/VERSION) (beside Debian's)"
 	PROSODY=$(PROSODY13)/usr/bin/prosody PROSODYCTL=$(PROSODY13)/usr/bin/prosodyctl $(PYTHON) -m pytest -q spec/e2e
 
 lint: deps

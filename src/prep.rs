@@ -1,7 +1,8 @@
 //! An exact ASCII fast path of Prosody's JID preparation (`util.jid.prep`, RFC 7622).
 //!
 //! Each function returns `Some(prepared)` only where the result is certain to be what Prosody's
-//! own preparation gives (on 0.12 and 13); `None` means "ask Prosody", never "invalid".
+//! own preparation gives (on 0.12 and every 13.0.x); `None` means "ask Prosody", never "invalid".
+//! A domain is certain only as a host name of letters, digits and hyphens (see [`nameprep`]).
 //!
 //! Why printable ASCII is certain: Prosody's stringprep (ICU, RFC 3454 tables of Unicode 3.2)
 //! maps nothing in U+0020–U+007E to nothing, leaves it unchanged by NFKC, has no bidi property
@@ -20,11 +21,34 @@ pub fn nodeprep(node: &str) -> Option<Cow<'_, str>> {
     prepare(node, is_node_char, Case::Fold)
 }
 
-/// Nameprep of a JID's domain part (with Prosody's removal of one trailing dot), when certain.
+/// Nameprep of a JID's domain part (with Prosody's removal of one trailing dot), when certain:
+/// for a host name of letters, digits and hyphens. Prosody 13.0.2 and later also refuse a domain
+/// that IDNA refuses (an empty label, one over 63 bytes, a hyphen at either end of a label or in
+/// its third and fourth places, a name over 253 bytes, `_`, a space...), which 0.12 and 13.0.1
+/// accept: every other domain goes to Prosody, which gives its own version's answer.
 pub fn nameprep(domain: &str) -> Option<Cow<'_, str>> {
     // "." alone is refused by Prosody; here it becomes empty, which falls back.
     let domain = domain.strip_suffix('.').unwrap_or(domain);
+    if domain.len() > MAX_HOST_NAME_BYTES || !domain.split('.').all(is_host_label) {
+        return None;
+    }
     prepare(domain, is_printable, Case::Fold)
+}
+
+/// The longest host name IDNA accepts (without a trailing dot).
+const MAX_HOST_NAME_BYTES: usize = 253;
+
+/// A label every Prosody and IDNA take as it is: 1 to 63 letters, digits and hyphens, no hyphen
+/// at either end nor in the third and fourth places (`xn--` and the like go to Prosody).
+fn is_host_label(label: &str) -> bool {
+    let bytes = label.as_bytes();
+    (1..=63).contains(&bytes.len())
+        && bytes
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b == b'-')
+        && bytes.first() != Some(&b'-')
+        && bytes.last() != Some(&b'-')
+        && bytes.get(2..4) != Some(b"--".as_slice())
 }
 
 /// Resourceprep of a resource or MUC nickname, when certain.
@@ -161,7 +185,8 @@ mod tests {
                 printable && !node_prohibited,
                 "{part:?}"
             );
-            assert_eq!(nameprep(&part).is_some(), printable, "{part:?}");
+            let host = byte.is_ascii_alphanumeric() || b"-.".contains(&byte);
+            assert_eq!(nameprep(&part).is_some(), host, "{part:?}");
             assert_eq!(
                 resourceprep(&part).as_deref(),
                 printable.then_some(part.as_str())
@@ -172,7 +197,7 @@ mod tests {
     #[test]
     fn one_trailing_dot_of_the_domain_is_removed() {
         assert_eq!(nameprep("localhost.").as_deref(), Some("localhost"));
-        assert_eq!(nameprep("localhost..").as_deref(), Some("localhost."));
+        assert_eq!(nameprep("localhost.."), None); // an empty label: Prosody's answer
         assert_eq!(jid("a@localhost./r").as_deref(), Some("a@localhost/r"));
         assert_eq!(nameprep("."), None);
         assert_eq!(jid("a@./r"), None);
@@ -213,14 +238,45 @@ mod tests {
         let too_long = "a".repeat(1024);
         assert!(borrowed(nodeprep(&longest)));
         assert!(borrowed(resourceprep(&longest)));
-        assert!(borrowed(nameprep(&longest)));
-        assert_eq!(
-            nameprep(&format!("{longest}.")).as_deref(),
-            Some(longest.as_str())
-        );
+        assert_eq!(nameprep(&longest), None); // a label over 63 bytes: Prosody's answer
         assert_eq!(nodeprep(&too_long), None);
         assert_eq!(nameprep(&too_long), None);
         assert_eq!(resourceprep(&too_long), None);
+    }
+
+    #[test]
+    fn host_names_of_letters_digits_and_hyphens_take_the_fast_path_and_only_those() {
+        let label = "a".repeat(63);
+        let longest = [&label[..], &label, &label, &label[..61]].join("."); // 253 bytes
+        for host in [
+            "localhost",
+            "a-b.example",
+            "a--b",
+            "0a.1",
+            "127.0.0.1",
+            &label,
+            &longest,
+        ] {
+            assert!(borrowed(nameprep(host)), "{host:?}");
+            assert!(borrowed(nameprep(&format!("{host}."))), "{host:?}.");
+        }
+        for host in [
+            "-a",
+            "a-",
+            "a.-b",
+            "ab--c",
+            "xn--bcher-kva",
+            "a_b",
+            "a b",
+            "a!b",
+            "a..b",
+            ".a",
+            "[::1]",
+            &"a".repeat(64),
+            &format!("{longest}b"),
+        ] {
+            assert_eq!(nameprep(host), None, "{host:?}");
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@ the server runs in the foreground as our child and dies with us (pdeathsig) or o
 
 import asyncio
 import http.client
+import inspect
 import json
 import os
 import shutil
@@ -24,6 +25,11 @@ MUC_USER = "http://jabber.org/protocol/muc#user"
 PROSODY = os.environ.get("PROSODY", "prosody")
 PROSODYCTL = os.environ.get("PROSODYCTL", "prosodyctl")
 HERE = os.path.dirname(os.path.abspath(__file__))
+# Plain TCP on loopback, the two ways: slixmpp 1.8 (Debian 12) takes connect(address,
+# force_starttls=, disable_starttls=); 1.9 and later (Debian 13: 1.10) take connect(host, port)
+# with enable_* attributes, and refuse SCRAM on an unencrypted stream unless told (1.8 allows it).
+SLIXMPP_CONNECT_ARGS = "force_starttls" in inspect.signature(slixmpp.ClientXMPP.connect).parameters
+PLAIN_SCRAM = {"feature_mechanisms": {"unencrypted_scram": True}}
 
 
 def free_port():
@@ -191,7 +197,7 @@ class Occupant(slixmpp.ClientXMPP):
     """A real XMPP client that joins one room and records every presence it receives."""
 
     def __init__(self, jid, password):
-        super().__init__(jid, password)
+        super().__init__(jid, password, plugin_config=PLAIN_SCRAM)
         self.presences = []
         self.changed = asyncio.Event()
         self.add_event_handler("presence", self._on_presence)
@@ -204,7 +210,12 @@ class Occupant(slixmpp.ClientXMPP):
         started = asyncio.Event()
         self.add_event_handler("session_start", lambda _: started.set())
         self.add_event_handler("failed_auth", lambda _: started.set())
-        self.connect(("127.0.0.1", port), force_starttls=False, disable_starttls=True)
+        if SLIXMPP_CONNECT_ARGS:
+            self.connect(("127.0.0.1", port), force_starttls=False, disable_starttls=True)
+        else:
+            self.enable_starttls = self.enable_direct_tls = False
+            self.enable_plaintext = True
+            self.connect("127.0.0.1", port)
         await asyncio.wait_for(started.wait(), 10)
         if not self.authenticated:
             raise RuntimeError(f"{self.boundjid} could not log in")

@@ -43,12 +43,22 @@ def lua_files():
     return {f for f in os.listdir(os.path.join(ROOT, "lua")) if f.endswith(".lua")}
 
 
-def path_without_cargo():
-    """PATH less every directory holding cargo or rustc: a server with no Rust toolchain."""
-    dirs = [d for d in os.environ.get("PATH", "").split(os.pathsep)
-            if d and not any(os.path.exists(os.path.join(d, tool)) for tool in ("cargo", "rustc"))]
+def path_without_cargo(scratch):
+    """PATH with no Rust toolchain on it: a server without cargo. A directory holding cargo or
+    rustc is replaced by one (under scratch) of links to everything else in it: on Debian 13 that
+    is /usr/bin, which also holds prosodyctl, lua5.4 and luarocks."""
+    dirs = []
+    for d in os.environ.get("PATH", "").split(os.pathsep):
+        if d and any(os.path.exists(os.path.join(d, tool)) for tool in ("cargo", "rustc")):
+            shadow = os.path.join(scratch, f"path-without-rust-{len(dirs)}")
+            os.makedirs(shadow)
+            for name in os.listdir(d):
+                if not name.startswith(("cargo", "rust")):
+                    os.symlink(os.path.join(d, name), os.path.join(shadow, name))
+            d = shadow
+        dirs.append(d)
     path = os.pathsep.join(dirs)
-    assert shutil.which("cargo", path=path) is None
+    assert shutil.which("cargo", path=path) is None and shutil.which("rustc", path=path) is None
     return path
 
 
@@ -90,7 +100,7 @@ Component "{HOST}" "muc"
 
         # prosodyctl runs from Prosody's data directory: the rock is given by absolute path.
         installed = subprocess.run([PROSODYCTL, "--config", server.config, "install", rock],
-                                   env={**os.environ, "PATH": path_without_cargo()},
+                                   env={**os.environ, "PATH": path_without_cargo(tmp_dir)},
                                    capture_output=True, text=True, timeout=120)
         assert installed.returncode == 0, installed.stdout + installed.stderr
         module_dir = os.path.join(installer, "share", "lua", "5.1" if lua == "luajit" else lua, "mod_http_muc_kick")
