@@ -4,12 +4,15 @@
 -- was asked. prepared == "target": the library prepared the room (on this component) already.
 
 local jid = require "util.jid";
-local resourceprep = require "util.encodings".stringprep.resourceprep;
+local encodings = require "util.encodings";
+local resourceprep, to_ascii = encodings.stringprep.resourceprep, encodings.idna.to_ascii;
 
--- A part that prepares to "" (U+00AD maps to nothing) is no JID.
+-- A part that prepares to "" (U+00AD maps to nothing) is no JID, nor is a domain IDNA refuses
+-- (Prosody 13.0.2 and later refuse it in preparation; 0.12 and 13.0.1 are held to the same rule).
 local function prep(address)
 	local node, host, resource = jid.prepped_split(address);
 	if host == nil or host == "" or node == "" or resource == "" then return nil; end
+	if host:sub(-1) == "." or not to_ascii(host) then return nil; end -- an empty label left, or IDNA's no
 	return jid.join(node, host, resource);
 end
 
