@@ -5,7 +5,9 @@ import json
 import os
 import re
 
-from harness import Occupant, kick_presence_from
+import pytest
+
+from harness import Occupant, Prosody, kick_presence_from
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # E2E_PLUGIN_DIR runs the suite against another build (e.g. a deliberately broken one, to see a
@@ -255,3 +257,14 @@ def fresh_sessions(xmpp, c2s_port):
                 xmpp.run(client.stop(), timeout=5)
             except Exception:
                 pass
+
+
+def serve(components, users):
+    """The body of a module-scoped `server` fixture: a Prosody of the test file's own, cleaned up."""
+    if not os.path.exists(os.path.join(PLUGIN_DIR, "mod_http_muc_kick", "occupants.lib.lua")):
+        pytest.exit(f"{PLUGIN_DIR} has no mod_http_muc_kick/occupants.lib.lua: run `make stage` first", returncode=2)
+    instance = Prosody(PLUGIN_DIR, components, users=users)
+    try:
+        yield instance
+    finally:
+        instance.cleanup()

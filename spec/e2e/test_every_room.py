@@ -15,8 +15,8 @@ import re
 
 import pytest
 
-from harness import Prosody, has_status, kick_details, kick_presence_from
-from support import PLUGIN_DIR, Api, assert_json, fresh_sessions, join, kick_presences, wait_kick
+from harness import has_status, kick_details, kick_presence_from
+from support import Api, assert_json, fresh_sessions, join, kick_presences, serve, wait_kick
 
 EVERY = "every.localhost"
 TINY = "tiny.localhost"
@@ -54,13 +54,7 @@ Component "{BULK}" "muc"
 
 @pytest.fixture(scope="module")
 def server():
-    if not os.path.exists(os.path.join(PLUGIN_DIR, "mod_http_muc_kick", "occupants.lib.lua")):
-        pytest.exit(f"{PLUGIN_DIR} has no mod_http_muc_kick/occupants.lib.lua: run `make stage` first", returncode=2)
-    instance = Prosody(PLUGIN_DIR, COMPONENTS, users=USERS)
-    try:
-        yield instance
-    finally:
-        instance.cleanup()
+    yield from serve(COMPONENTS, USERS)
 
 
 @pytest.fixture

@@ -16,9 +16,9 @@ import re
 
 import pytest
 
-from harness import Prosody, kick_presence_from
-from support import PLUGIN_DIR, Api, assert_json, fresh_sessions, join, kick_presences, wait_kick
-from test_every_room import kicked_by_room, no_kick_in, send_presence
+from harness import kick_presence_from
+from support import Api, assert_json, join, kick_presences, serve, wait_kick
+from test_every_room import connect, kicked_by_room, no_kick_in, send_presence  # noqa: F401 (connect: a fixture)
 
 EVICT = "evict.localhost"
 TINY = "tiny.localhost"
@@ -42,19 +42,7 @@ Component "{TINY}" "muc"
 
 @pytest.fixture(scope="module")
 def server():
-    if not os.path.exists(os.path.join(PLUGIN_DIR, "mod_http_muc_kick", "occupants.lib.lua")):
-        pytest.exit(f"{PLUGIN_DIR} has no mod_http_muc_kick/occupants.lib.lua: run `make stage` first", returncode=2)
-    instance = Prosody(PLUGIN_DIR, COMPONENTS, users=USERS)
-    try:
-        yield instance
-    finally:
-        instance.cleanup()
-
-
-@pytest.fixture
-def connect(server, xmpp):
-    with fresh_sessions(xmpp, lambda: server.c2s_port) as make:
-        yield make
+    yield from serve(COMPONENTS, USERS)
 
 
 @pytest.fixture

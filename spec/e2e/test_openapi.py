@@ -9,6 +9,7 @@ lockout on purpose, so 413s and 429s are checked too.
 """
 
 import asyncio
+import fcntl
 import json
 import os
 import re
@@ -82,12 +83,15 @@ def venv():
     """target/schemathesis-venv with REQUIREMENTS, made once and remade when they change."""
     marker = os.path.join(VENV, "requirements.txt")
     wanted = "\n".join(REQUIREMENTS) + "\n"
-    if not (os.path.exists(marker) and open(marker).read() == wanted):
-        subprocess.run([sys.executable, "-m", "venv", "--clear", VENV], check=True, timeout=120)
-        subprocess.run([os.path.join(VENV, "bin", "pip"), "install", "-q", *REQUIREMENTS],
-                       check=True, timeout=600)
-        with open(marker, "w") as f:
-            f.write(wanted)
+    os.makedirs(os.path.dirname(VENV), exist_ok=True)
+    with open(VENV + ".lock", "w") as lock:   # make test runs two suites at once
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (os.path.exists(marker) and open(marker).read() == wanted):
+            subprocess.run([sys.executable, "-m", "venv", "--clear", VENV], check=True, timeout=120)
+            subprocess.run([os.path.join(VENV, "bin", "pip"), "install", "-q", *REQUIREMENTS],
+                           check=True, timeout=600)
+            with open(marker, "w") as f:
+                f.write(wanted)
     return os.path.join(VENV, "bin")
 
 
