@@ -106,7 +106,7 @@ local function reenter(outer, nested, wanted)
 	end);
 	local rounds = 0;
 	with_eager_collector(function ()
-		while calls < wanted and rounds < 250 * wanted do
+		while calls < wanted and rounds < 1000 * wanted and (calls < wanted / 20 or rounds < 100 * wanted) do
 			rounds = rounds + 1;
 			local call, expected = outer(rounds);
 			garbage();
@@ -117,8 +117,9 @@ local function reenter(outer, nested, wanted)
 		end
 	end);
 	if os.getenv("CROSSING_VERBOSE") then print(("%d rounds, %d nested"):format(rounds, calls)); end
-	-- How often a finalizer lands inside a call depends on the Lua build's collector: a twentieth of
-	-- those wanted still proves that the answers held up under re-entry.
+	-- How often a finalizer lands inside a call depends on the Lua build's collector (Debian 13's
+	-- Lua 5.1: 800 in 2 000 000 rounds): a twentieth of those wanted still proves that the answers
+	-- held up under re-entry.
 	assert.is_true(calls >= wanted / 20, ("only %d nested calls in %d rounds"):format(calls, rounds));
 	return wrong, nested_wrong;
 end
