@@ -703,7 +703,7 @@ def test_a_room_made_anew_under_a_name_holds_none_of_the_bans_of_the_one_before(
     leave(xmpp, alice, room, "Alice")   # the room is destroyed while the module is not loaded
     assert "error" not in bans.shell(f"module:load('http_muc_kick', '{TEMP}')").lower()
 
-    join(xmpp, alice, room, "Alice")   # a new room of the same name: bob has no affiliation there
+    join(xmpp, connect("alice", "again"), room, "Alice")   # a new room of that name: bob has no affiliation there
     ends = ban(post, room, 3, jid="bob@localhost")
 
     assert wait_for_affiliation(bans, room, "bob@localhost", None, ends + LIFT_BOUND), \
