@@ -100,17 +100,14 @@ test-e2e-13: deps stage rock builds
 	@$(E2E_BESIDE) spec/e2e
 
 # Both at once (each suite waits on its server far more than it computes), each to its own log,
-# shown one after the other; the lockout attack, which races a clock, then runs alone per Prosody.
-ALONE := spec/e2e/test_lockout_attack.py
+# shown one after the other.
 test-e2e-both: deps stage rock builds
 	@scripts/prosody13.sh $(PROSODY13)
 	@mkdir -p target/e2e
-	@{ $(E2E_DEBIAN) spec/e2e --ignore=$(ALONE); } >target/e2e/debian.log 2>&1 & debian=$$!; \
-	{ $(E2E_BESIDE) spec/e2e --ignore=$(ALONE); } >target/e2e/beside.log 2>&1; beside=$$?; \
+	@{ $(E2E_DEBIAN) spec/e2e; } >target/e2e/debian.log 2>&1 & debian=$$!; \
+	{ $(E2E_BESIDE) spec/e2e; } >target/e2e/beside.log 2>&1; beside=$$?; \
 	wait $$debian; debian=$$?; cat target/e2e/debian.log target/e2e/beside.log; \
 	test $$debian = 0 && test $$beside = 0
-	@$(E2E_DEBIAN) $(ALONE)
-	@$(E2E_BESIDE) $(ALONE)
 
 lint: deps
 	cargo fmt --check
