@@ -247,7 +247,9 @@ module:hook("muc-room-restored", function (event) check(event.room); end);
 -- A room that is destroyed (a temporary one when it empties) takes its bans with it; a room made
 -- anew under the name of one destroyed while the module was not loaded holds none of them.
 local function room_gone(event)
-	for _, record in pairs(held[event.room.jid] or {}) do forget(record, "the room was destroyed"); end
+	local bans_here = held[event.room.jid]; -- nil for most rooms: nothing made for them
+	if not bans_here then return; end
+	for _, record in pairs(bans_here) do forget(record, "the room was destroyed"); end
 end
 module:hook("muc-room-destroyed", room_gone);
 module:hook("muc-room-created", room_gone);

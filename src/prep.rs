@@ -29,26 +29,47 @@ pub fn nodeprep(node: &str) -> Option<Cow<'_, str>> {
 pub fn nameprep(domain: &str) -> Option<Cow<'_, str>> {
     // "." alone is refused by Prosody; here it becomes empty, which falls back.
     let domain = domain.strip_suffix('.').unwrap_or(domain);
-    if domain.len() > MAX_HOST_NAME_BYTES || !domain.split('.').all(is_host_label) {
+    if domain.len() > MAX_HOST_NAME_BYTES {
         return None;
     }
-    prepare(domain, is_printable, Case::Fold)
+    match host_name_case(domain.as_bytes())? {
+        Case::Fold => Some(Cow::Owned(domain.to_ascii_lowercase())),
+        Case::Keep => Some(Cow::Borrowed(domain)),
+    }
 }
 
 /// The longest host name IDNA accepts (without a trailing dot).
 const MAX_HOST_NAME_BYTES: usize = 253;
 
-/// A label every Prosody and IDNA take as it is: 1 to 63 letters, digits and hyphens, no hyphen
-/// at either end nor in the third and fourth places (`xn--` and the like go to Prosody).
-fn is_host_label(label: &str) -> bool {
-    let bytes = label.as_bytes();
-    (1..=63).contains(&bytes.len())
-        && bytes
-            .iter()
-            .all(|&b| b.is_ascii_alphanumeric() || b == b'-')
-        && bytes.first() != Some(&b'-')
-        && bytes.last() != Some(&b'-')
-        && bytes.get(2..4) != Some(b"--".as_slice())
+/// The longest label IDNA accepts.
+const MAX_LABEL_BYTES: usize = 63;
+
+/// For a host name every Prosody and IDNA take as it is, whether it holds upper case to fold;
+/// `None` for anything else. Each label: 1 to 63 letters, digits and hyphens, no hyphen at
+/// either end nor in the third and fourth places (`xn--` and the like go to Prosody). One pass:
+/// this runs for every JID of every request.
+fn host_name_case(name: &[u8]) -> Option<Case> {
+    let mut case = Case::Keep;
+    let mut label_len = 0;
+    let mut previous = b'.';
+    for &b in name {
+        match b {
+            b'.' if label_len == 0 || previous == b'-' => return None,
+            b'.' => label_len = 0,
+            b'-' if label_len == 0 || (label_len == 3 && previous == b'-') => return None,
+            b'-' | b'a'..=b'z' | b'0'..=b'9' => label_len += 1,
+            b'A'..=b'Z' => {
+                case = Case::Fold;
+                label_len += 1;
+            }
+            _ => return None,
+        }
+        if label_len > MAX_LABEL_BYTES {
+            return None;
+        }
+        previous = b;
+    }
+    (label_len != 0 && previous != b'-').then_some(case)
 }
 
 /// Resourceprep of a resource or MUC nickname, when certain.
