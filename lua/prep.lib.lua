@@ -23,7 +23,7 @@ return function (kind, muc, target, prepared)
 	if kind == "nickname" then
 		target = resourceprep(target);
 		if not target or target == "" then return nil, nil, "invalid_nickname"; end
-	else
+	elseif target ~= nil then -- nil: a view of a room names no one
 		target = prep(target);
 		if not target then return nil, nil, "invalid_jid"; end
 		if jid.host(target) == module.host then return nil, nil, "jid_on_component"; end -- a room, not an account
