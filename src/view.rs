@@ -138,7 +138,45 @@ fn hex(digit: u8) -> Option<u8> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    /// `text` form-urlencoded the way a client may write it: `+` for a space, `%XX` for the
+    /// other bytes that are not letters or digits (in either case of hex digit).
+    fn encode(text: &str, upper: bool) -> String {
+        text.bytes()
+            .map(|b| match b {
+                b' ' => "+".to_owned(),
+                b if b.is_ascii_alphanumeric() => char::from(b).to_string(),
+                b if upper => format!("%{b:02X}"),
+                b => format!("%{b:02x}"),
+            })
+            .collect()
+    }
+
+    proptest! {
+        #[test]
+        fn any_bytes_are_a_view_or_a_400_never_a_panic(
+            query in proptest::collection::vec(any::<u8>(), 0..200), bans in any::<bool>()
+        ) {
+            let which = if bans { View::Bans } else { View::Occupants };
+            if let Err(err) = parse(which, &query) {
+                prop_assert_eq!(err.status(), 400);
+            }
+        }
+
+        #[test]
+        fn every_value_decodes_to_what_was_encoded(
+            node in "[^@/\\x00-\\x1f\\x7f]{1,20}", resource in "[^\\x00-\\x1f\\x7f]{1,20}",
+            upper in any::<bool>()
+        ) {
+            let value = format!("{node}@localhost/{resource}");
+            let query = format!("x={}&jid={}", encode("a&b=c", upper), encode(&value, upper));
+            let decided = parse(View::Occupants, query.as_bytes());
+            prop_assert_eq!(decided, Ok(ViewRequest::AccountRooms { jid: value.into() }));
+        }
+    }
 
     fn room(q: &str) -> Result<ViewRequest<'_>, KickError> {
         parse(View::Occupants, q.as_bytes())
