@@ -7,7 +7,9 @@ default) and locks an address out after 3 failures; tiny.localhost keeps two roo
 third evicts one. Every test logs in fresh clients.
 """
 
+import glob
 import itertools
+import os
 import re
 import time
 import urllib.parse
@@ -455,3 +457,24 @@ def test_the_views_keep_working_across_module_reloads(get, server, xmpp, connect
         assert [o["nickname"] for o in body["occupants"]] == ["Alice"]
         assert get("bans", {"muc": room}, method="DELETE").status == 405
     assert "table index is nil" not in server.log()
+
+
+def test_a_room_prosody_cannot_read_from_storage_is_500_in_every_view(get, server, ip, xmpp, connect):
+    broken, second, third = (new_room(TINY) for _ in range(3))
+    bob, alice = connect("bob"), connect("alice")
+    join(xmpp, bob, broken, "Bob")
+    join(xmpp, alice, second, "Alice")
+    join(xmpp, alice, third, "Alice")          # the cache keeps two: broken is evicted
+    assert f"Evicting room {broken}" in server.log()
+    node, host = broken.split("@")
+    path = glob.glob(os.path.join(server.dir, "data", host.replace(".", "%2e"), "config", f"{node}.dat"))
+    assert len(path) == 1, path
+    with open(path[0], "w") as f:
+        f.write("this is not what Prosody wrote {")
+
+    for view, query in (("occupants", {"muc": broken}), ("bans", {"muc": broken}),
+                        ("occupants", {"jid": "bob@localhost"})):
+        response = get(view, query, host=TINY)
+        assert assert_json(response, 500) == {"error": "Internal error", "condition": "internal-server-error"}
+    errors = [e for e in log_entries(server) if e[1] == "error" and ip in e[2] and broken in e[2]]
+    assert len(errors) == 3, errors
