@@ -233,3 +233,25 @@ fn query_refusals_are_400_bad_request_naming_what_is_wrong() {
         );
     }
 }
+
+proptest::proptest! {
+    #[test]
+    fn any_request_is_decided_without_a_panic_and_every_refusal_renders(
+        method in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..8),
+        query in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..120),
+        authorized in proptest::prelude::any::<bool>(),
+        bans in proptest::prelude::any::<bool>(),
+    ) {
+        let mut k = kicker(Some(2.0));
+        let which = if bans { View::Bans } else { View::Occupants };
+        let request = ViewHttpRequest {
+            method: &method,
+            ip: IP,
+            authorization: authorized.then_some(SECRET.as_bytes()),
+            query: &query,
+        };
+        if let Err(err) = k.decide_view(which, &request, Instant::now()) {
+            proptest::prop_assert!(k.body_for(&err).contains(err.condition()));
+        }
+    }
+}
