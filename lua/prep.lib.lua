@@ -2,6 +2,7 @@
 -- prepare(kind, muc, target, prepared) → the room JID (nil for every room) and the target,
 -- prepared; or nil, nil, the name of the refusal (a key of the library's fixed refusals) and what
 -- was asked. prepared == "target": the library prepared the room (on this component) already.
+-- target is nil for a view of a room (kind "room"), which names no one.
 
 local jid = require "util.jid";
 local encodings = require "util.encodings";

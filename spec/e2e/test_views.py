@@ -227,7 +227,7 @@ def test_no_such_room_is_404(get, path, room):
 # GET /muc_kick/occupants?jid=
 
 
-def test_rooms_of_an_account_every_room_it_is_in_and_of_a_session_only_its_rooms(get, xmpp, connect):
+def test_rooms_of_an_account_every_occupant_of_it_in_every_room_and_of_a_session_only_its_own(get, xmpp, connect):
     both, phone_only, without = new_room(), new_room(), new_room()
     alice = connect("alice")
     phone, laptop = connect("bob", "phone"), connect("bob", "laptop")
@@ -236,17 +236,24 @@ def test_rooms_of_an_account_every_room_it_is_in_and_of_a_session_only_its_rooms
     join(xmpp, phone, both, "Bob")
     join(xmpp, laptop, both, "Bob")
     join(xmpp, phone, phone_only, "Bobby")     # creates it: owner
+    join(xmpp, laptop, phone_only, "BobL")      # a second nickname of the account there
     room_both = {"muc": both, "nickname": "Bob", "sessions": ["bob@localhost/laptop", "bob@localhost/phone"],
                  "role": "participant", "affiliation": "none"}
     room_phone = {"muc": phone_only, "nickname": "Bobby", "sessions": ["bob@localhost/phone"],
                   "role": "moderator", "affiliation": "owner"}
+    room_laptop = {"muc": phone_only, "nickname": "BobL", "sessions": ["bob@localhost/laptop"],
+                   "role": "moderator", "affiliation": "owner"}
+
+    def in_order(rooms):
+        return sorted(rooms, key=lambda r: (r["muc"], r["nickname"]))
 
     body = assert_json(get("occupants", {"jid": "BOB@localhost"}), 200)
     assert set(body) == {"jid", "rooms"} and body["jid"] == "bob@localhost"
-    assert sorted(body["rooms"], key=lambda r: r["muc"]) == sorted([room_both, room_phone], key=lambda r: r["muc"])
+    assert in_order(body["rooms"]) == in_order([room_both, room_phone, room_laptop])
 
-    assert assert_json(get("occupants", {"jid": "bob@localhost/laptop"}), 200) == {
-        "jid": "bob@localhost/laptop", "rooms": [room_both]}
+    body = assert_json(get("occupants", {"jid": "bob@localhost/laptop"}), 200)
+    assert body["jid"] == "bob@localhost/laptop"
+    assert in_order(body["rooms"]) == in_order([room_both, room_laptop])
     assert assert_json(get("occupants", {"jid": "bob@localhost/nowhere"}), 200) == {
         "jid": "bob@localhost/nowhere", "rooms": []}
 
