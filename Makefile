@@ -146,6 +146,7 @@ fuzz:
 	@command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz
 	cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run --sanitizer none decide -- -dict=decide.dict $(FUZZ_LIMIT)
 	cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run --sanitizer none lockout -- -max_len=256 $(FUZZ_LIMIT)
+	cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run --sanitizer none view -- -max_len=512 $(FUZZ_LIMIT)
 
 # Mutation testing (tens of minutes, not in `make test`): cargo-mutants over the core, then the
 # Lua boundary (src/lua_module*) built for Lua 5.4 and checked by busted. Equivalent mutants are

@@ -226,6 +226,9 @@ function bans.unban(room, bare_jid, ip)
 	return true;
 end
 
+-- The module's ban in force of bare_jid in the room (its record, not to be written to), or nil.
+function bans.held(room_jid, bare_jid) return held_for(room_jid, bare_jid); end
+
 -- Anyone else's change of an account's affiliation ends the module's say over it.
 module:hook("muc-set-affiliation", function (event)
 	local record = held_for(event.room.jid, event.jid);

@@ -31,6 +31,7 @@ local prepare = module:require("prep"); -- Prosody's stringprep, where the libra
 local bans = module:require("bans"); -- ban, unban, timed lifts and their storage
 local occupants = module:require("occupants"); -- the occupants a request names, and their rooms
 local logtext = module:require("logtext"); -- client text in log lines
+local views = module:require("views"); -- GET /occupants and /bans, read-only
 
 local requests_by_status = module:metric("counter", "requests", "",
 	"HTTP kick requests, by response status", { "status" });
@@ -193,5 +194,5 @@ end
 
 module:provides("http", {
 	cors = { enabled = false };
-	route = route;
+	route = views.routes(route, kicker, fixed, respond, bans, occupants);
 });

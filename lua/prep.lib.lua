@@ -2,6 +2,7 @@
 -- prepare(kind, muc, target, prepared) → the room JID (nil for every room) and the target,
 -- prepared; or nil, nil, the name of the refusal (a key of the library's fixed refusals) and what
 -- was asked. prepared == "target": the library prepared the room (on this component) already.
+-- target is nil for a view of a room (kind "room"), which names no one.
 
 local jid = require "util.jid";
 local encodings = require "util.encodings";
@@ -23,7 +24,7 @@ return function (kind, muc, target, prepared)
 	if kind == "nickname" then
 		target = resourceprep(target);
 		if not target or target == "" then return nil, nil, "invalid_nickname"; end
-	else
+	elseif target ~= nil then -- nil: a view of a room names no one
 		target = prep(target);
 		if not target then return nil, nil, "invalid_jid"; end
 		if jid.host(target) == module.host then return nil, nil, "jid_on_component"; end -- a room, not an account

@@ -1,4 +1,4 @@
--- The per-request C closures (decide, kicked_body) against Lua code that runs around them:
+-- The per-request C closures (decide, view, kicked_body) against Lua code that runs around them:
 -- finalizers that call them again while they return a result, calls after their owner was
 -- collected, upvalues replaced with the debug library, arguments of every type. Each gets an
 -- error or a right answer, never a crash or a corrupted result; `make test-valgrind` runs this
@@ -124,7 +124,7 @@ local function reenter(outer, nested, wanted)
 	return wrong, nested_wrong;
 end
 
-describe("decide() and kicked_body() called again from a finalizer while they return", function ()
+describe("decide(), view() and kicked_body() called again from a finalizer while they return", function ()
 	it("give the outer and the nested call each its exact answer", function ()
 		local kicker = new_kicker();
 		local wrong, nested_wrong = reenter(function (round)
@@ -142,6 +142,21 @@ describe("decide() and kicked_body() called again from a finalizer while they re
 			local refused, refusal = elsewhere(round);
 			return function () return kicker.decide("POST", "ip", SECRET, nil, refused); end, refusal;
 		end, function () return same(expected(), pack(kicker.decide("POST", "ip", SECRET, nil, body))); end);
+		assert.equal(0, wrong);
+		assert.equal(0, nested_wrong);
+	end);
+
+	it("give view()'s answer intact, and a nested view its own", function ()
+		local kicker = new_kicker();
+		local wrong, nested_wrong = reenter(function (round)
+			local room = ("room%d%s@muc.localhost"):format(round, PADDING);
+			return function () return kicker.view("occupants", "GET", "ip", SECRET, "muc=" .. room:upper()); end,
+				function () return pack("room", room, true, nil, nil, nil); end;
+		end, function ()
+			return same(pack("refuse", 400, '{"error":"Parameter `muc` is given more than once","condition":"bad-request"}',
+				"Parameter `muc` is given more than once", nil, nil),
+				pack(kicker.view("bans", "GET", "ip", SECRET, "muc=a@b&muc=a@b")));
+		end);
 		assert.equal(0, wrong);
 		assert.equal(0, nested_wrong);
 	end);
@@ -187,6 +202,7 @@ describe("a closure whose owner was collected", function ()
 	for name, call in pairs({
 		decide = function (kicker) return kicker.decide("POST", "ip", SECRET, nil, KICK); end,
 		kicked_body = function (kicker) return kicker.kicked_body("r@m", "Bob"); end,
+		view = function (kicker) return kicker.view("bans", "GET", "ip", SECRET, "muc=r@muc.localhost"); end,
 	}) do
 		it(name .. " raises an error when called from a finalizer after its owner's", function ()
 			local results = {};
@@ -202,7 +218,7 @@ describe("a closure whose owner was collected", function ()
 		local kept;
 		(function ()
 			local kicker = new_kicker();
-			finalizable(function () kept = kept or { kicker.decide, kicker.kicked_body }; end)();
+			finalizable(function () kept = kept or { kicker.decide, kicker.kicked_body, kicker.view }; end)();
 		end)();
 		for _ = 1, 4 do collectgarbage("collect"); end
 		assert.is_table(kept);
@@ -219,6 +235,7 @@ describe("a closure whose owner was collected", function ()
 		gc(owner);
 		assert.has_error(function () kicker.decide("POST", "ip", SECRET, nil, KICK); end, nil);
 		assert.has_error(function () kicker.kicked_body("r@m"); end);
+		assert.has_error(function () kicker.view("bans", "GET", "ip", SECRET, "muc=r@muc.localhost"); end);
 		for _, value in ipairs({ kicker, 1, "x", io.stdout }) do gc(value); end
 		gc();
 	end);
@@ -228,7 +245,7 @@ describe("upvalues replaced with debug.setupvalue", function ()
 	local values = { false, true, 0, 1.5, "x", "", {}, print, coroutine.create(function () end), io.stdout }
 	if newproxy then values[#values + 1] = newproxy(true); end
 
-	for _, name in ipairs({ "decide", "kicked_body" }) do
+	for _, name in ipairs({ "decide", "kicked_body", "view" }) do
 		it_upvalues(name .. " raises an error when its owner is replaced by any other value", function ()
 			for i = 0, #values do
 				local value = values[i];  -- values[0] is nil
@@ -248,6 +265,7 @@ describe("upvalues replaced with debug.setupvalue", function ()
 			assert.same({ "nickname", "room@muc.localhost", "Bob", "bye A", true },
 				{ kicker.decide("POST", "ip", SECRET, nil, KICK) });
 			assert.equal('{"muc":"r@m","kicked":[]}', kicker.kicked_body("r@m"));
+			assert.same({ "bans", "r@muc.localhost", true }, { kicker.view("bans", "HEAD", "ip", SECRET, "muc=r@muc.localhost") });
 		end);
 	end
 
@@ -282,6 +300,28 @@ describe("arguments of every type", function ()
 		local many = {};
 		for i = 1, 1000 do many[i] = values[i % #values + 1]; end
 		assert.equal(6, select("#", kicker.decide(unpack(many))));
+	end);
+
+	it("view() counts what is not a string as absent, in every position", function ()
+		local kicker = new_kicker();
+		local args = { "occupants", "GET", "ip", SECRET, "jid=bob@localhost" };
+		for position = 1, 6 do
+			for i = 0, #values do
+				local call = { args[1], args[2], args[3], args[4], args[5] };
+				call[position] = values[i];
+				local got = pack(kicker.view(call[1], call[2], call[3], call[4], call[5], call[6]));
+				assert.equal(6, got.n);
+				assert.is_string(got[1]);
+			end
+		end
+		assert.same({ "account", "bob@localhost", true }, { new_kicker().view(unpack(args)) }); -- unlocked
+		local kind, status = kicker.view("other", "GET", "ip", SECRET, "muc=r@m"); -- no such view
+		assert.same({ "refuse", 500 }, { kind, status });
+		assert.equal(500, select(2, kicker.view()));
+		assert.equal(405, select(2, kicker.view("bans")));
+		local many = {};
+		for i = 1, 1000 do many[i] = values[i % #values + 1]; end
+		assert.equal(6, select("#", kicker.view(unpack(many))));
 	end);
 
 	it("kicked_body() leaves out the nicknames that are not strings", function ()

@@ -9,6 +9,9 @@ pub enum KickError {
     /// The HTTP method is not POST (405).
     #[error("Only POST is allowed on this endpoint")]
     MethodNotAllowed,
+    /// A method other than GET or HEAD on a view's path (405).
+    #[error("Only GET and HEAD are allowed on this path")]
+    ViewMethodNotAllowed,
     /// The caller's IP is locked out after too many failed authorizations (429).
     #[error("Too many failed authorizations from this address; retry later")]
     TooManyFailures {
@@ -104,6 +107,27 @@ pub enum KickError {
         /// The first offending character.
         code_point: u32,
     },
+    /// A view's query is not `application/x-www-form-urlencoded` UTF-8 (400).
+    #[error("Query is not valid application/x-www-form-urlencoded UTF-8: {detail}")]
+    InvalidQuery {
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// A known query parameter appears more than once (400).
+    #[error("Parameter `{name}` is given more than once")]
+    DuplicateParameter {
+        /// The repeated parameter.
+        name: &'static str,
+    },
+    /// A required query parameter is absent (400).
+    #[error("Parameter `{name}` is required")]
+    MissingParameter {
+        /// The missing parameter.
+        name: &'static str,
+    },
+    /// Neither or both of `muc` and `jid` in the occupants view's query (400).
+    #[error("Give exactly one of the parameters `muc` and `jid`")]
+    ViewAmbiguous,
     /// No such room on this component (404).
     #[error("No such room on this component")]
     RoomNotFound,
@@ -159,7 +183,7 @@ impl KickError {
     /// The HTTP status code SPEC.md assigns to this cause.
     pub fn status(&self) -> u16 {
         match self {
-            Self::MethodNotAllowed => 405,
+            Self::MethodNotAllowed | Self::ViewMethodNotAllowed => 405,
             Self::TooManyFailures { .. } => 429,
             Self::Unauthorized => 401,
             Self::LengthRequired => 411,
@@ -175,7 +199,11 @@ impl KickError {
             | Self::TargetAmbiguous
             | Self::InvalidJid { .. }
             | Self::InvalidNickname { .. }
-            | Self::InvalidReason { .. } => 400,
+            | Self::InvalidReason { .. }
+            | Self::InvalidQuery { .. }
+            | Self::DuplicateParameter { .. }
+            | Self::MissingParameter { .. }
+            | Self::ViewAmbiguous => 400,
             Self::RoomNotFound
             | Self::RoomElsewhere { .. }
             | Self::OccupantNotFound

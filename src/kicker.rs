@@ -10,6 +10,7 @@ use crate::lockout::{self, Lockout};
 use crate::prep;
 use crate::request::{self, Action, KickRequest, Target, Unprepared};
 use crate::response;
+use crate::view::{self, View, ViewRequest};
 
 /// Default for `http_muc_kick_max_body_size`.
 pub const DEFAULT_MAX_BODY_SIZE: u64 = 16_384;
@@ -42,6 +43,29 @@ pub struct HttpRequest<'a> {
     pub transfer_encoding: Option<&'a [u8]>,
     /// The raw body.
     pub body: &'a [u8],
+}
+
+/// The parts of a view's HTTP request the decision needs. Nothing is copied.
+#[derive(Debug, Clone, Copy)]
+pub struct ViewHttpRequest<'a> {
+    /// The HTTP method, e.g. `GET`.
+    pub method: &'a [u8],
+    /// The caller's IP as Prosody reports it.
+    pub ip: &'a [u8],
+    /// The `Authorization` header, if present.
+    pub authorization: Option<&'a [u8]>,
+    /// The query string, without the `?` (empty when there is none).
+    pub query: &'a [u8],
+}
+
+/// A valid view request; its JIDs are in Prosody's prepared form (and a room on this
+/// component) when `prepared`, else as decoded, for Prosody's stringprep.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreparedView<'a> {
+    /// What to show.
+    pub view: ViewRequest<'a>,
+    /// Whether the fast path prepared every JID.
+    pub prepared: bool,
 }
 
 /// Refusals decided on the Prosody side (room and occupant lookups, preparation, the kick),
@@ -94,6 +118,8 @@ pub struct Kicker {
     max_body_size: usize,
     /// The refusals whose body and message never change.
     fixed: [Fixed; 5],
+    /// The views' 405, whose status the POST endpoint's 405 shares.
+    view_not_allowed: Fixed,
 }
 
 /// A refusal's body and message, built once at load.
@@ -149,6 +175,7 @@ impl Kicker {
                 Fixed::of(&too_large),
                 Fixed::of(&KickError::LengthRequired),
             ],
+            view_not_allowed: Fixed::of(&KickError::ViewMethodNotAllowed),
         })
     }
 
@@ -163,14 +190,7 @@ impl Kicker {
         if request.method != b"POST" {
             return Err(KickError::MethodNotAllowed);
         }
-        let caller = lockout::Key::of(request.ip);
-        self.lockout
-            .check_key(caller, now)
-            .map_err(|retry_after| KickError::TooManyFailures { retry_after })?;
-        if !self.authorizer.check(request.authorization) {
-            self.lockout.record_failure_key(caller, now);
-            return Err(KickError::Unauthorized);
-        }
+        self.authorize(request.ip, request.authorization, now)?;
         // Any transfer coding on a request ends in chunked (RFC 9112 §6.1), and Prosody reads
         // no such body: the module would see an empty one.
         if request.transfer_encoding.is_some_and(|te| !te.is_empty()) {
@@ -182,6 +202,61 @@ impl Kicker {
             });
         }
         self.prepare(request::parse(request.body)?)
+    }
+
+    /// SPEC.md's checks for a view, in order: method (405) → lockout (429) → Authorization
+    /// (401) → query (400); then prepares the JIDs where the ASCII fast path is certain, which
+    /// also finds a room on another host (404).
+    pub fn decide_view<'a>(
+        &mut self,
+        view: View,
+        request: &ViewHttpRequest<'a>,
+        now: Instant,
+    ) -> Result<PreparedView<'a>, KickError> {
+        if request.method != b"GET" && request.method != b"HEAD" {
+            return Err(KickError::ViewMethodNotAllowed);
+        }
+        self.authorize(request.ip, request.authorization, now)?;
+        let as_given = |view| PreparedView {
+            view,
+            prepared: false,
+        };
+        let prepared = |view| PreparedView {
+            view,
+            prepared: true,
+        };
+        Ok(match view::parse(view, request.query)? {
+            ViewRequest::RoomOccupants { room } => match self.room_for(&room, true)? {
+                Some(room) => prepared(ViewRequest::RoomOccupants { room }),
+                None => as_given(ViewRequest::RoomOccupants { room }),
+            },
+            ViewRequest::Bans { room } => match self.room_for(&room, true)? {
+                Some(room) => prepared(ViewRequest::Bans { room }),
+                None => as_given(ViewRequest::Bans { room }),
+            },
+            ViewRequest::AccountRooms { jid } => match self.prepared_jid(&jid)? {
+                Some(jid) => prepared(ViewRequest::AccountRooms { jid }),
+                None => as_given(ViewRequest::AccountRooms { jid }),
+            },
+        })
+    }
+
+    /// The failure lockout (429), then the `Authorization` check (401), which counts a failure.
+    fn authorize(
+        &mut self,
+        ip: &[u8],
+        authorization: Option<&[u8]>,
+        now: Instant,
+    ) -> Result<(), KickError> {
+        let caller = lockout::Key::of(ip);
+        self.lockout
+            .check_key(caller, now)
+            .map_err(|retry_after| KickError::TooManyFailures { retry_after })?;
+        if !self.authorizer.check(authorization) {
+            self.lockout.record_failure_key(caller, now);
+            return Err(KickError::Unauthorized);
+        }
+        Ok(())
     }
 
     /// `request` with what the fast path is certain of in prepared form. A room on another host
@@ -288,15 +363,23 @@ impl Kicker {
         }
     }
 
-    /// Body and message of `err` when it is one of the refusals that never change (405, 401,
-    /// 429, 413, 411): the same for every request, whatever the details. Each of them is the only
+    /// Body and message of `err` when it is one of the refusals that never change (the two 405s, 401,
+    /// 429, 413, 411): the same for every request, whatever the details. Each of them but the 405s is the only
     /// cause of its status.
     pub fn fixed(&self, err: &KickError) -> Option<&Fixed> {
+        if *err == KickError::ViewMethodNotAllowed {
+            return Some(&self.view_not_allowed);
+        }
         let status = err.status();
         self.fixed.iter().find(|fixed| fixed.status == status)
     }
 
-    /// Every refusal that never changes.
+    /// The views' 405 (`Allow: GET, HEAD`), which never changes.
+    pub fn view_not_allowed(&self) -> &Fixed {
+        &self.view_not_allowed
+    }
+
+    /// Every refusal of the POST endpoint that never changes.
     pub fn fixed_refusals(&self) -> &[Fixed] {
         &self.fixed
     }

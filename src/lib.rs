@@ -14,6 +14,7 @@ pub mod lockout;
 pub mod prep;
 pub mod request;
 pub mod response;
+pub mod view;
 
 #[cfg(feature = "lua")]
 mod lua_module;

@@ -49,11 +49,11 @@ fn new(lua: &Lua, settings: Table) -> mlua::Result<(Value, Value)> {
     }
 }
 
-/// `{ decide = ..., kicked_body = ..., ... }`: the C closures of `crossing` over one kicker, and
+/// `{ decide = ..., view = ..., kicked_body = ..., ... }`: the C closures of `crossing` over one kicker, and
 /// the bodies built with mlua's safe API.
 fn per_request_calls(lua: &Lua, kicker: Kicker) -> mlua::Result<Table> {
     // SAFETY: `push_calls` needs three free slots, which exec_raw ensures, and runs protected.
-    let (decide, kicked_body): (Function, Function) = unsafe {
+    let (decide, view, kicked_body): (Function, Function, Function) = unsafe {
         lua.exec_raw((), |state| {
             crossing::push_calls(state, Crossing::new(kicker))
         })?
@@ -61,6 +61,13 @@ fn per_request_calls(lua: &Lua, kicker: Kicker) -> mlua::Result<Table> {
     let calls = lua.create_table()?;
     calls.set("decide", decide)?;
     calls.set("kicked_body", kicked_body)?;
+    calls.set("view", view)?;
+    calls.set("occupants_body", lua.create_function(occupants_body)?)?;
+    calls.set(
+        "account_rooms_body",
+        lua.create_function(account_rooms_body)?,
+    )?;
+    calls.set("bans_body", lua.create_function(bans_body)?)?;
     calls.set("banned_body", lua.create_function(banned_body)?)?;
     calls.set("unbanned_body", lua.create_function(unbanned_body)?)?;
     calls.set("rooms_body", lua.create_function(rooms_body)?)?;
@@ -80,6 +87,11 @@ fn fixed_responses(lua: &Lua, kicker: &Kicker) -> mlua::Result<Table> {
         bodies.set(refusal.status, refusal.body.as_str())?;
     }
     fixed.set("bodies", bodies)?;
+    let view_not_allowed = lua.create_table()?;
+    view_not_allowed.set("status", kicker.view_not_allowed().status)?;
+    view_not_allowed.set("body", kicker.view_not_allowed().body.as_str())?;
+    view_not_allowed.set("message", kicker.view_not_allowed().message.as_str())?;
+    fixed.set("view_not_allowed", view_not_allowed)?;
     fixed.set("www_authenticate", kicker.challenge())?;
     Ok(fixed)
 }
@@ -161,6 +173,60 @@ fn rooms_body(_: &Lua, rooms: Vec<Table>) -> mlua::Result<String> {
         })
         .collect::<mlua::Result<Vec<_>>>()?;
     Ok(response::rooms_body(&rooms))
+}
+
+/// `occupants_body(room, { { nickname, jid, sessions = { full jid, ... }, role, affiliation,
+/// occupant_id = id|nil }, ... })`: the 200 body of the view of a room's occupants.
+fn occupants_body(_: &Lua, (room, occupants): (BorrowedStr, Vec<Table>)) -> mlua::Result<String> {
+    let occupants = occupants
+        .iter()
+        .map(|o| {
+            Ok(response::RoomOccupant {
+                nickname: o.get("nickname")?,
+                jid: o.get("jid")?,
+                sessions: o.get("sessions")?,
+                role: o.get("role")?,
+                affiliation: o.get("affiliation")?,
+                occupant_id: o.get("occupant_id")?,
+            })
+        })
+        .collect::<mlua::Result<Vec<_>>>()?;
+    Ok(response::occupants_body(&room, &occupants))
+}
+
+/// `account_rooms_body(jid, { { muc, nickname, sessions = { full jid, ... }, role, affiliation },
+/// ... })`: the 200 body of the view of an account's rooms.
+fn account_rooms_body(_: &Lua, (jid, rooms): (BorrowedStr, Vec<Table>)) -> mlua::Result<String> {
+    let rooms = rooms
+        .iter()
+        .map(|r| {
+            Ok(response::AccountRoom {
+                muc: r.get("muc")?,
+                nickname: r.get("nickname")?,
+                sessions: r.get("sessions")?,
+                role: r.get("role")?,
+                affiliation: r.get("affiliation")?,
+            })
+        })
+        .collect::<mlua::Result<Vec<_>>>()?;
+    Ok(response::account_rooms_body(&jid, &rooms))
+}
+
+/// `bans_body(room, { { jid, ["until"] = Unix time|nil, reason = text|nil, by_module = bool },
+/// ... })`: the 200 body of the view of a room's bans.
+fn bans_body(_: &Lua, (room, bans): (BorrowedStr, Vec<Table>)) -> mlua::Result<String> {
+    let bans = bans
+        .iter()
+        .map(|b| {
+            Ok(response::BanEntry {
+                jid: b.get("jid")?,
+                until: b.get::<Option<f64>>("until")?.map(|t| t.floor() as i64),
+                reason: b.get("reason")?,
+                by_module: b.get("by_module")?,
+            })
+        })
+        .collect::<mlua::Result<Vec<_>>>()?;
+    Ok(response::bans_body(&room, &bans))
 }
 
 /// `room_refused(condition)` → `{ status, body, message }`, like the fixed refusals: the 403 of

@@ -250,7 +250,7 @@ fn unban(value: Option<Json<'_>>) -> Result<bool, KickError> {
 
 /// A real JID of an account: one without a node is a domain, and a ban of it would ban the
 /// whole domain.
-fn check_jid(real_jid: &str) -> Result<(), KickError> {
+pub(crate) fn check_jid(real_jid: &str) -> Result<(), KickError> {
     let invalid = |reason| KickError::InvalidJid {
         field: "jid",
         reason,
@@ -278,7 +278,8 @@ fn check_reason(reason: Option<Cow<'_, str>>) -> Result<Option<Cow<'_, str>>, Ki
     }
 }
 
-fn check_room_jid(room: &str) -> Result<(), KickError> {
+/// A bare room JID with a node.
+pub(crate) fn check_room_jid(room: &str) -> Result<(), KickError> {
     let invalid = |reason| KickError::InvalidJid {
         field: "muc",
         reason,

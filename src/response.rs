@@ -41,6 +41,77 @@ struct RoomsBody<'a, S: AsRef<str>> {
     rooms: Vec<KickedBody<'a, S>>,
 }
 
+/// One occupant in the view of a room (`GET /muc_kick/occupants?muc=`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RoomOccupant {
+    /// The nickname, as Prosody stored it.
+    pub nickname: String,
+    /// The real bare JID.
+    pub jid: String,
+    /// Every real full JID joined under the nickname.
+    pub sessions: Vec<String>,
+    /// The occupant's role.
+    pub role: String,
+    /// The account's affiliation in the room (`none` when it has none).
+    pub affiliation: String,
+    /// The XEP-0421 occupant id, where the Prosody in use computes one.
+    pub occupant_id: Option<String>,
+}
+
+/// One room in the view of an account (`GET /muc_kick/occupants?jid=`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AccountRoom {
+    /// The room's bare JID.
+    pub muc: String,
+    /// The nickname the account (or session) holds there.
+    pub nickname: String,
+    /// Every real full JID joined under that nickname.
+    pub sessions: Vec<String>,
+    /// The occupant's role.
+    pub role: String,
+    /// The account's affiliation in the room.
+    pub affiliation: String,
+}
+
+/// One outcast in the view of a room's bans (`GET /muc_kick/bans?muc=`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BanEntry {
+    /// The banned bare JID, or domain.
+    pub jid: String,
+    /// When the module's ban ends, as a Unix time; `None` until lifted or when not the module's.
+    pub until: Option<i64>,
+    /// The ban's reason, if any is known.
+    pub reason: Option<String>,
+    /// Whether it is this module's ban in force.
+    pub by_module: bool,
+}
+
+#[derive(Serialize)]
+struct OccupantsBody<'a> {
+    muc: &'a str,
+    occupants: &'a [RoomOccupant],
+}
+
+#[derive(Serialize)]
+struct AccountRoomsBody<'a> {
+    jid: &'a str,
+    rooms: &'a [AccountRoom],
+}
+
+#[derive(Serialize)]
+struct BansBody<'a> {
+    muc: &'a str,
+    bans: Vec<BanJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct BanJson<'a> {
+    jid: &'a str,
+    until: Option<String>,
+    reason: Option<&'a str>,
+    by_module: bool,
+}
+
 fn serialize_strs<S: AsRef<str>, Z: serde::Serializer>(
     items: &&[S],
     z: Z,
@@ -109,6 +180,37 @@ pub fn rooms_body<S: AsRef<str>>(rooms: &[(S, Vec<S>)]) -> String {
             .map(|(room, kicked)| KickedBody {
                 muc: room.as_ref(),
                 kicked,
+            })
+            .collect(),
+    })
+}
+
+/// `{"muc": "<room>", "occupants": [{"nickname", "jid", "sessions", "role", "affiliation",
+/// "occupant_id"}, ...]}`.
+pub fn occupants_body(room: &str, occupants: &[RoomOccupant]) -> String {
+    to_json(&OccupantsBody {
+        muc: room,
+        occupants,
+    })
+}
+
+/// `{"jid": "<jid>", "rooms": [{"muc", "nickname", "sessions", "role", "affiliation"}, ...]}`.
+pub fn account_rooms_body(jid: &str, rooms: &[AccountRoom]) -> String {
+    to_json(&AccountRoomsBody { jid, rooms })
+}
+
+/// `{"muc": "<room>", "bans": [{"jid", "until": "<RFC 3339>"|null, "reason"|null,
+/// "by_module"}, ...]}`.
+pub fn bans_body(room: &str, bans: &[BanEntry]) -> String {
+    to_json(&BansBody {
+        muc: room,
+        bans: bans
+            .iter()
+            .map(|ban| BanJson {
+                jid: &ban.jid,
+                until: ban.until.map(rfc3339),
+                reason: ban.reason.as_deref(),
+                by_module: ban.by_module,
             })
             .collect(),
     })
@@ -195,6 +297,84 @@ mod tests {
             rooms_body(&[("a@m", vec!["Bob"]), ("b@m", vec!["B1", "B2"])]),
             r#"{"rooms":[{"muc":"a@m","kicked":["Bob"]},{"muc":"b@m","kicked":["B1","B2"]}]}"#
         );
+    }
+
+    #[test]
+    fn occupants_body_lists_every_field_with_null_for_no_occupant_id() {
+        let occupant = |nickname: &str, id: Option<&str>| RoomOccupant {
+            nickname: nickname.into(),
+            jid: "bob@h".into(),
+            sessions: vec!["bob@h/phone".into(), "bob@h/laptop".into()],
+            role: "participant".into(),
+            affiliation: "member".into(),
+            occupant_id: id.map(Into::into),
+        };
+        assert_eq!(
+            occupants_body(
+                "r@m",
+                &[occupant("Bob", Some("aWQ=")), occupant("B\"", None)]
+            ),
+            concat!(
+                r#"{"muc":"r@m","occupants":["#,
+                r#"{"nickname":"Bob","jid":"bob@h","sessions":["bob@h/phone","bob@h/laptop"],"#,
+                r#""role":"participant","affiliation":"member","occupant_id":"aWQ="},"#,
+                r#"{"nickname":"B\"","jid":"bob@h","sessions":["bob@h/phone","bob@h/laptop"],"#,
+                r#""role":"participant","affiliation":"member","occupant_id":null}]}"#
+            )
+        );
+        assert_eq!(
+            occupants_body("r@m", &[]),
+            r#"{"muc":"r@m","occupants":[]}"#
+        );
+    }
+
+    #[test]
+    fn account_rooms_body_lists_each_room_and_is_a_list_when_empty() {
+        let room = AccountRoom {
+            muc: "a@m".into(),
+            nickname: "Bob".into(),
+            sessions: vec!["bob@h/phone".into()],
+            role: "moderator".into(),
+            affiliation: "owner".into(),
+        };
+        assert_eq!(
+            account_rooms_body("bob@h", &[room]),
+            concat!(
+                r#"{"jid":"bob@h","rooms":[{"muc":"a@m","nickname":"Bob","#,
+                r#""sessions":["bob@h/phone"],"role":"moderator","affiliation":"owner"}]}"#
+            )
+        );
+        assert_eq!(
+            account_rooms_body("bob@h", &[]),
+            r#"{"jid":"bob@h","rooms":[]}"#
+        );
+    }
+
+    #[test]
+    fn bans_body_has_until_as_rfc3339_or_null_and_reason_or_null() {
+        let bans = [
+            BanEntry {
+                jid: "bob@h".into(),
+                until: Some(1_764_039_845),
+                reason: Some("Spam".into()),
+                by_module: true,
+            },
+            BanEntry {
+                jid: "h2".into(),
+                until: None,
+                reason: None,
+                by_module: false,
+            },
+        ];
+        assert_eq!(
+            bans_body("r@m", &bans),
+            concat!(
+                r#"{"muc":"r@m","bans":[{"jid":"bob@h","until":"2025-11-25T03:04:05Z","#,
+                r#""reason":"Spam","by_module":true},"#,
+                r#"{"jid":"h2","until":null,"reason":null,"by_module":false}]}"#
+            )
+        );
+        assert_eq!(bans_body("r@m", &[]), r#"{"muc":"r@m","bans":[]}"#);
     }
 
     #[test]

@@ -251,3 +251,34 @@ def test_other_methods_get_the_documented_405(venv, server, method):
         ["/components/headers/Allow/schema", response.header("allow")],
     ]) == [True, True], response.headers
     assert response.header("content-type") == "application/json"
+
+
+@pytest.mark.parametrize("path", ["occupants", "bans"])
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH", "TRACE"])
+def test_other_methods_on_the_views_get_the_documented_405(venv, server, method, path):
+    response = Api(server, EXACT_IP).call(method, b"", path=f"/muc_kick/{path}?muc={ROOM}")
+    declared = "/components/responses/ViewMethodNotAllowed"
+    assert response.status == 405, response
+    assert valid(venv, [
+        [f"{declared}/content/application~1json/schema", response.json()],
+        ["/components/headers/AllowViews/schema", response.header("allow")],
+    ]) == [True, True], response.headers
+
+
+def test_the_views_of_a_real_room_match_their_documented_bodies(venv, server, occupant):
+    api = Api(server, EXACT_IP)
+    banned = api.post({"muc": ROOM, "jid": "someone@localhost", "ban": 60, "reason": "r"},
+                      host=NOLOCK, token=NOLOCK_TOKEN)
+    assert banned.status == 200, banned
+    views = {}
+    for schema, path in (("OccupantsView", f"occupants?muc={ROOM}"),
+                         ("OccupantsView", "occupants?jid=fuzzed@localhost"),
+                         ("BansView", f"bans?muc={ROOM}")):
+        response = api.call("GET", b"", host=NOLOCK, token=NOLOCK_TOKEN, path=f"/muc_kick/{path}")
+        assert response.status == 200, response
+        views[path] = (schema, response.json())
+    assert valid(venv, [[f"/components/schemas/{schema}", body] for schema, body in views.values()]) \
+        == [True] * len(views), views
+    # the documents are not empty: the schema is checked against real entries
+    assert all(any(body.get(key) for key in ("occupants", "rooms", "bans")) for _, body in views.values()), views
+    api.post({"muc": ROOM, "jid": "someone@localhost", "unban": True}, host=NOLOCK, token=NOLOCK_TOKEN)

@@ -1,10 +1,11 @@
-//! The two calls every request makes, `decide` and `kicked_body`, as C closures over the Lua C
-//! API. mlua's safe conversions cost about 6 000 instructions per call (a reference slot per
+//! The calls every request makes, `decide` and `kicked_body` (and `view` for the views), as C
+//! closures over the Lua C API. mlua's safe conversions cost about 6 000 instructions per call (a reference slot per
 //! argument, a protected call per string pushed), more than the decision itself; reading the
 //! arguments in place and pushing the results directly costs a few hundred.
 //!
 //! Why this is sound, whatever Lua code runs around the closures (finalizers, the debug
-//! library, arguments of any type):
+//! library, arguments of any type); `view` is made like `decide` (the same owner, its arguments
+//! read in place, its answer a [`Reply`]), so each point holds for the three closures alike:
 //! - Nothing in Lua memory is trusted to find the [`Crossing`]: the debug library can give any
 //!   value any metatable, user value or upvalue, and edit the registry. Each closure's only
 //!   upvalue is its owner, a full userdata made by [`push_calls`]; [`OWNERS`], in Rust memory,
@@ -46,11 +47,12 @@ use std::time::Instant;
 use mlua::ffi;
 
 use crate::error::KickError;
-use crate::kicker::{HttpRequest, Kicker};
+use crate::kicker::{HttpRequest, Kicker, ViewHttpRequest};
 use crate::request::{Action, Ban, Target, Unprepared};
 use crate::response;
+use crate::view::{View, ViewRequest};
 
-/// The configured module behind one pair of closures.
+/// The configured module behind one set of closures.
 pub(super) struct Crossing {
     kicker: Kicker,
 }
@@ -140,6 +142,36 @@ impl Crossing {
                     text,
                 }
             }
+        }
+    }
+
+    /// `kind, jid, prepared, nil, nil, nil` or `"refuse", status, body, message,
+    /// retry_after|nil, nil`; see [`view`].
+    fn view(&mut self, view: Option<View>, request: &ViewHttpRequest<'_>) -> Reply {
+        let Some(view) = view else {
+            return self.refusal(&KickError::Internal);
+        };
+        let decided = match self.kicker.decide_view(view, request, Instant::now()) {
+            Ok(decided) => decided,
+            Err(err) => return self.refusal(&err),
+        };
+        let (kind, jid) = match decided.view {
+            ViewRequest::RoomOccupants { room } => ("room", room),
+            ViewRequest::AccountRooms { jid } => ("account", jid),
+            ViewRequest::Bans { room } => ("bans", room),
+        };
+        let mut text = String::with_capacity(jid.len());
+        let jid = keep(&mut text, &jid);
+        Reply {
+            outs: [
+                Out::Static(kind),
+                jid,
+                Out::Bool(decided.prepared),
+                Out::Nil,
+                Out::Nil,
+                Out::Nil,
+            ],
+            text,
         }
     }
 
@@ -262,8 +294,8 @@ unsafe fn push_str(state: *mut ffi::lua_State, text: &str) {
     }
 }
 
-/// Leaves `decide, kicked_body` on the stack: C closures whose only upvalue is a new owner of
-/// `crossing`, a full userdata whose `__gc` drops it.
+/// Leaves `decide, view, kicked_body` on the stack: C closures whose only upvalue is a new owner
+/// of `crossing` (one owner for the three), a full userdata whose `__gc` drops it.
 ///
 /// # Safety
 /// `state` has room for three more values. Run protected: a Lua error (out of memory) skips
@@ -281,6 +313,9 @@ pub(super) unsafe fn push_calls(state: *mut ffi::lua_State, crossing: Crossing) 
         drop(stale);
         ffi::lua_pushvalue(state, -1);
         ffi::lua_pushcclosure(state, decide, 1);
+        ffi::lua_insert(state, -2);
+        ffi::lua_pushvalue(state, -1);
+        ffi::lua_pushcclosure(state, view, 1);
         ffi::lua_insert(state, -2);
         ffi::lua_pushcclosure(state, kicked_body, 1);
     }
@@ -369,6 +404,35 @@ pub(super) unsafe extern "C-unwind" fn decide(state: *mut ffi::lua_State) -> c_i
             body: arg(state, 5).unwrap_or_default(),
         };
         let reply = catch_unwind(AssertUnwindSafe(|| crossing.decide(&request)))
+            .unwrap_or_else(|_| Reply::internal_error());
+        reply.push(state);
+        6
+    }
+}
+
+/// `view(name, method, ip, authorization, query)`, `name` the view's path (`"occupants"` or
+/// `"bans"`); an argument that is not a string counts as absent. Six results:
+/// - `"room", room, prepared, nil, nil, nil`: the occupants of a room;
+/// - `"account", jid, prepared, nil, nil, nil`: the rooms of an account or session;
+/// - `"bans", room, prepared, nil, nil, nil`: the outcasts of a room;
+/// - a refusal, as [`decide`]'s (the views' 405 has no body: `fixed.view_not_allowed` has it).
+///
+/// `prepared`: `true` when the JID is in Prosody's prepared form (a room on this component),
+/// `false` when it is as decoded, for Prosody's stringprep. A name that is no view is a 500.
+///
+/// A Lua error when the closure's owner is gone.
+pub(super) unsafe extern "C-unwind" fn view(state: *mut ffi::lua_State) -> c_int {
+    // SAFETY: see the module documentation.
+    unsafe {
+        let crossing = crossing(state);
+        let which = View::of(arg(state, 1).unwrap_or_default());
+        let request = ViewHttpRequest {
+            method: arg(state, 2).unwrap_or_default(),
+            ip: arg(state, 3).unwrap_or_default(),
+            authorization: arg(state, 4),
+            query: arg(state, 5).unwrap_or_default(),
+        };
+        let reply = catch_unwind(AssertUnwindSafe(|| crossing.view(which, &request)))
             .unwrap_or_else(|_| Reply::internal_error());
         reply.push(state);
         6

@@ -1,0 +1,162 @@
+-- The read-only views: GET /muc_kick/occupants?muc=<room>, ?jid=<account or session> and GET
+-- /muc_kick/bans?muc=<room>. The library decides (method, lockout, Authorization, query, a room on
+-- another host) and builds every body; this file walks Prosody's rooms for them. A view changes
+-- nothing, but brings back the evicted rooms that hold the account asked for, as a kick from
+-- every room does (occupants.rooms_of).
+--
+-- views.routes(route, kicker, fixed, respond, bans, occupants) adds the views' routes to the POST
+-- endpoint's route table and returns it: the library's calls and fixed refusals, the module's
+-- respond() (the requests counter) and the one instance of the ban store and of the occupant
+-- index (module:require runs a file anew: these keep state, so they come from the module).
+
+local jid_bare = require "util.jid".bare;
+local xpcall = require "util.xpcall".xpcall;
+local traceback = debug.traceback;
+local sort = table.sort;
+local get_room = module:require("rooms").get; -- raises when Prosody could not read the room
+local prepare = module:require("prep"); -- Prosody's stringprep, where the library was unsure
+
+-- Prosody 13 computes XEP-0421 ids (room:get_occupant_id) unless muc_occupant_id is off.
+local with_occupant_ids = module:get_option_boolean("muc_occupant_id", true);
+
+local kicker, fixed, respond, bans, occupants; -- set by views.routes
+
+local json_allow = { content_type = "application/json"; allow = "GET, HEAD" };
+
+-- Logged like the POST endpoint's refusals: warn for 401 and 429, info for the rest.
+local function refuse(request, status, body, message, retry_after, detail)
+	local level, ip = (status == 401 or status == 429) and "warn" or "info", request.ip;
+	ip = #ip > 100 and ip:sub(1, 100) .. "..." or ip;
+	module:log(level, "Refused view request from %s: %s%s%s (%d)", ip, message,
+		detail and ": " or "", detail or "", status);
+	local headers;
+	if status == 405 then
+		headers, body = json_allow, body or fixed.view_not_allowed.body;
+	elseif retry_after then
+		headers = { content_type = "application/json"; retry_after = ("%d"):format(retry_after) };
+		body = body or fixed.bodies[status];
+	end
+	return respond(status, body, headers);
+end
+
+local function refuse_with(request, refusal, detail)
+	return refuse(request, refusal.status, refusal.body, refusal.message, nil, detail);
+end
+
+-- One occupant, as the views show it.
+
+local function sessions_of(occupant)
+	local sessions = {};
+	for real_jid in occupant:each_session() do sessions[#sessions + 1] = real_jid; end
+	sort(sessions);
+	return sessions;
+end
+
+local function occupant_id(room, occupant)
+	if with_occupant_ids and room.get_occupant_id then return room:get_occupant_id(occupant); end
+	return nil;
+end
+
+local function nickname(room, occupant) return occupant.nick:sub(#room.jid + 2); end
+local function affiliation(room, occupant) return room:get_affiliation(occupant.bare_jid) or "none"; end
+
+-- The walks.
+
+local function occupants_of(room)
+	local list = {};
+	for _, occupant in room:each_occupant() do
+		list[#list + 1] = { nickname = nickname(room, occupant); jid = occupant.bare_jid;
+			sessions = sessions_of(occupant); role = occupant.role or "none";
+			affiliation = affiliation(room, occupant); occupant_id = occupant_id(room, occupant) };
+	end
+	return list;
+end
+
+-- Every occupant of the account (a bare JID) or the one holding that session (a full JID), in
+-- every room of the component; a room Prosody cannot bring back raises (a 500).
+local function rooms_of(target)
+	local found, fault = occupants.rooms_of(jid_bare(target));
+	if not found then error(fault, 0); end
+	local list = {};
+	for _, held in ipairs(found) do
+		local room = get_room(held.jid) or held; -- restored again if a later restore evicted it
+		for _, occupant in ipairs(occupants.find(room, "jid", target)) do
+			list[#list + 1] = { muc = room.jid; nickname = nickname(room, occupant);
+				sessions = sessions_of(occupant); role = occupant.role or "none";
+				affiliation = affiliation(room, occupant) };
+		end
+	end
+	return list;
+end
+
+-- Every outcast: the module's ban in force with its end and reason, else the reason Prosody keeps
+-- with the affiliation (13 keeps the one an owner gave), if any.
+local function bans_of(room)
+	local list = {};
+	for outcast, _, data in room:each_affiliation("outcast") do
+		local record = bans.held(room.jid, outcast);
+		local reason = type(data) == "table" and type(data.reason) == "string" and data.reason or nil;
+		list[#list + 1] = record
+			and { jid = outcast; ["until"] = record["until"]; reason = record.reason; by_module = true }
+			or { jid = outcast; reason = reason; by_module = false };
+	end
+	return list;
+end
+
+-- kind and target as the library decided them (the target prepared when prepared is true).
+local function show(request, kind, target, prepared)
+	if not prepared then
+		local refusal, detail, _;
+		if kind == "account" then
+			_, target, refusal = prepare("jid", nil, target);
+		else
+			target, _, refusal, detail = prepare("room", target, nil);
+		end
+		if refusal then return refuse_with(request, fixed[refusal], detail); end
+	end
+	local body;
+	if kind == "account" then
+		body = kicker.account_rooms_body(target, rooms_of(target));
+	else
+		local room = get_room(target);
+		if not room then return refuse_with(request, fixed.room_not_found, target); end
+		if kind == "room" then
+			body = kicker.occupants_body(room.jid, occupants_of(room));
+		else
+			body = kicker.bans_body(room.jid, bans_of(room));
+		end
+	end
+	module:log("debug", "View of %s (%s) for %s", target, kind, request.ip);
+	return respond(200, body);
+end
+
+-- The handler of one view's path, for every routed method: the library answers all but a valid GET.
+local function handler(name)
+	return function (event)
+		local request = event.request;
+		local query = request.url and request.url.query;
+		local kind, a, b, c, d = kicker.view(name, request.method, request.ip, request.headers.authorization, query);
+		if kind == "refuse" then return refuse(request, a, b, c, d); end -- status, body, message, retry_after
+		local done, response = xpcall(show, traceback, request, kind, a, b);
+		if done then return response; end
+		module:log("error", "View of %s (%s) requested by %s failed inside the server: %s", a, kind, request.ip, response);
+		return respond(500, fixed.internal_error.body);
+	end
+end
+
+local views = {};
+
+local METHODS = { "GET", "POST", "PUT", "DELETE", "PATCH", "TRACE" }; -- HEAD is served by GET's handler
+
+function views.routes(route, kicker_, fixed_, respond_, bans_, occupants_)
+	kicker, fixed, respond, bans, occupants = kicker_, fixed_, respond_, bans_, occupants_;
+	for _, name in ipairs({ "occupants", "bans" }) do
+		local handle = handler(name);
+		for _, method in ipairs(METHODS) do route[method .. " /" .. name] = handle; end
+		-- OPTIONS only where the module routes it for POST: see mod_http_muc_kick.lua's end
+		if route.OPTIONS then route["OPTIONS /" .. name] = handle; end
+	end
+	return route;
+end
+
+return views;
