@@ -1,10 +1,11 @@
 """Instructions per request inside Prosody, counted with callgrind: `make bench-ir`.
 
 One Prosody 0.12 runs as `valgrind --tool=callgrind lua5.4 /usr/bin/prosody` with three MUC
-components serving POST /muc_kick: ours (mod_http_muc_kick, staged from the current tree into
+components serving POST /muc_kick and GET /muc_kick/occupants: ours (mod_http_muc_kick, staged from the current tree into
 target/bench-ir/plugins), a pure-Lua baseline of the same contract, and the floor (Prosody's own
-cost: a fixed response, or only the room lookup and set_role for a kick), the last two from
-bench/ir/plugins. For each path the components get windows in the order ours pure floor floor
+cost: a fixed response, or only the room lookup and set_role for a kick, or the room lookup and
+the walk of what the view shows), the last two from bench/ir/plugins. Paths: 404, 404u, 400, 401,
+200 (a kick) and view (the occupants of a room of ten). For each path the components get windows in the order ours pure floor floor
 pure ours, ROUNDS times. A window: a full collect and the collector stopped (admin shell),
 WARMUP requests, `callgrind_control -z`, the counted requests over one keep-alive connection
 (every status checked), `callgrind_control -d`. The whole run is done twice: without
@@ -49,7 +50,9 @@ WRONG = "Bearer bench-ir-wrong!"  # as long as SECRET: the requests differ only 
 HOSTS = {"ours": "ours.localhost", "pure": "pure.localhost", "floor": "floor.localhost"}
 ORDER = ("ours", "pure", "floor", "floor", "pure", "ours")
 # 404u: the 404 with a nickname that needs Prosody's full stringprep (not plain ASCII).
-PATHS = tuple(os.environ.get("BENCH_IR_PATHS", "404 404u 400 401 200").split())
+# view: GET /muc_kick/occupants?muc= of a room of VIEWERS occupants.
+PATHS = tuple(os.environ.get("BENCH_IR_PATHS", "404 404u 400 401 200 view").split())
+VIEWERS = 10
 # The lowest level written to the log file: "error" leaves the 401 path's warn line out, so the
 # difference between two runs is what writing that line costs.
 LOG_LEVEL = os.environ.get("BENCH_IR_LOG_LEVEL", "warn")
@@ -140,7 +143,7 @@ class CallgrindProsody:
                 {stats_config}
                 VirtualHost "localhost"
             """) + textwrap.dedent(components))
-        for user in ("stay", "victim"):
+        for user in ("stay", "victim", *(f"viewer{i}" for i in range(VIEWERS))):
             self.prosodyctl("register", user, "localhost", "pw")
         # Uninstrumented until measure() switches callgrind on: start-up and joins run faster.
         with open(os.path.join(self.dir, "valgrind.log"), "w") as valgrind_log:
@@ -210,8 +213,9 @@ class Requests:
         self.wchan = f"/proc/{pid}/wchan"
         self.pending = b""
 
-    def post(self, host, token, body, headers, status, marker):
-        lines = [b"POST /muc_kick HTTP/1.1", b"Host: " + host.encode(), b"Authorization: " + token.encode()]
+    def send(self, host, method, target, token, body, headers, status, marker):
+        lines = [f"{method} {target} HTTP/1.1".encode(), b"Host: " + host.encode(),
+                 b"Authorization: " + token.encode()]
         lines += [f"{name}: {value}".encode() for name, value in headers]
         lines.append(b"Content-Length: %d" % len(body))
         self.sock.sendall(b"\r\n".join(lines) + b"\r\n\r\n" + body)
@@ -267,7 +271,16 @@ class Rooms:
 
 
 def request_for(path, name, rooms):
-    """(token, body, extra headers, expected status, a byte string the body must hold)."""
+    """(method, target, token, body, extra headers, expected status, a byte string the body must
+    hold)."""
+    host = HOSTS[name]
+    floor = name == "floor"
+    if path == "view":
+        return "GET", f"/muc_kick/occupants?muc=view@{host}", SECRET, b"", (), 200, b'"occupants"'
+    return ("POST", "/muc_kick") + post_for(path, name, rooms)
+
+
+def post_for(path, name, rooms):
     host = HOSTS[name]
     floor = name == "floor"
     if path == "200":
@@ -292,12 +305,12 @@ def window(server, path, name, rooms, label):
     client = Requests(server.http_port, server.proc.pid)
     try:
         for _ in range(WARMUP):
-            client.post(HOSTS[name], *request_for(path, name, rooms))
+            client.send(HOSTS[name], *request_for(path, name, rooms))
         count = KICKS if path == "200" else REQUESTS
         requests = [request_for(path, name, rooms) for _ in range(count)]
         server.callgrind("--zero")
         for request in requests:
-            client.post(HOSTS[name], *request)
+            client.send(HOSTS[name], *request)
         ir, dump = server.dump()
     finally:
         client.close()
@@ -346,6 +359,12 @@ def measure(server):
         stay = xmpp.run(start_client("stay@localhost/bench", server.c2s_port), timeout=120)
         victim = xmpp.run(start_client("victim@localhost/bench", server.c2s_port), timeout=120)
         clients = [stay, victim]
+        if "view" in PATHS:
+            for i in range(VIEWERS):
+                viewer = xmpp.run(start_client(f"viewer{i}@localhost/bench", server.c2s_port), timeout=120)
+                clients.append(viewer)
+                xmpp.run(join_all(viewer, [f"view@{host}" for host in HOSTS.values()], f"Viewer {i}"),
+                         timeout=600)
         xmpp.run(join_all(stay, [f"bench@{host}" for host in HOSTS.values()], "Stay"), timeout=600)
         kick_rooms = 2 * ROUNDS * (KICKS + WARMUP)  # two windows per component and round
         xmpp.run(join_all(victim, [f"k{i}@{host}" for host in HOSTS.values()

@@ -12,6 +12,7 @@ local json = require "util.json";
 local hashes = require "util.hashes";
 local cache = require "util.cache";
 local monotonic = require "util.time".monotonic;
+local urldecode = require "util.http".urldecode;
 
 -- Options, read once.
 local authorization = module:get_option_array("http_muc_kick_authorization_header");
@@ -262,7 +263,53 @@ local function handle(event)
 	return respond(500, bodies[500]["Internal error"]);
 end
 
+-- GET /occupants?muc=: the same checks up to Authorization, then the query (each parameter at
+-- most once), the room and its occupants as util.json writes them.
+local function occupants_view(request, query)
+	local muc;
+	for name, value in query:gmatch("([^&=]*)=?([^&]*)") do
+		if urldecode(name) == "muc" then
+			if muc then return refuse(request, 400, "`muc` is given twice"); end
+			muc = urldecode(value);
+		end
+	end
+	local room_jid = muc and prep(muc);
+	if not room_jid or jid.resource(room_jid) then return refuse(request, 400, "Invalid `muc`"); end
+	local room = jid.host(room_jid) == module.host and get_room_from_jid(room_jid);
+	if not room then return refuse(request, 404, "No such room on this component", room_jid); end
+	local list = {};
+	for _, occupant in room:each_occupant() do
+		local sessions = {};
+		for real_jid in occupant:each_session() do sessions[#sessions + 1] = real_jid; end
+		list[#list + 1] = { nickname = jid.resource(occupant.nick), jid = occupant.bare_jid,
+			sessions = sessions, role = occupant.role, affiliation = room:get_affiliation(occupant.bare_jid) or "none",
+			occupant_id = room.get_occupant_id and room:get_occupant_id(occupant) or json.null };
+	end
+	return respond(200, json.encode({ muc = room_jid, occupants = list }));
+end
+
+local function view(event)
+	local request = event.request;
+	if request.method ~= "GET" and request.method ~= "HEAD" then
+		return refuse(request, 405, "Only GET and HEAD are allowed on this path");
+	end
+	local now = monotonic();
+	local wait = retry_after(request.ip, now);
+	if wait then
+		return refuse(request, 429, "Too many failed authorizations from this address; retry later", nil,
+			{ content_type = "application/json", retry_after = tostring(wait) });
+	end
+	if not authorized(request.headers.authorization) then
+		record_failure(request.ip, now);
+		return refuse(request, 401, "Authorization failed");
+	end
+	return occupants_view(request, request.url.query or "");
+end
+
 local route = { POST = handle, GET = handle, PUT = handle, DELETE = handle, PATCH = handle, TRACE = handle };
+for _, method in ipairs({ "GET", "POST", "PUT", "DELETE", "PATCH", "TRACE" }) do
+	route[method .. " /occupants"] = view;
+end
 
 module:provides("http", {
 	name = "muc_kick";
