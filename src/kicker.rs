@@ -422,7 +422,11 @@ impl PreparedRoom {
     fn of(room: &str, host: &str) -> Option<Self> {
         let parts = jid::split(room).ok()?;
         let node = prep::nodeprep(parts.node?)?;
-        let domain = prep::nameprep(parts.domain)?;
+        // The component's host is in Prosody's prepared form: most rooms asked for are on it.
+        let domain = match parts.domain {
+            on_host if on_host == host => Cow::Borrowed(on_host),
+            elsewhere => prep::nameprep(elsewhere)?,
+        };
         let unchanged = matches!((&node, &domain), (Cow::Borrowed(_), Cow::Borrowed(_)))
             && node.len() + 1 + domain.len() == room.len();
         Some(Self {
