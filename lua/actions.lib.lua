@@ -124,7 +124,7 @@ function actions.act(request, kind, room_jid, target, reason, prepared, seconds)
 end
 
 -- Keep: every occupant whose account is not in keep leaves (a kick each); a dry run only says who.
-local function keep(request, room, accounts, reason, dry_run)
+local function keep(request, room, accounts, reason, dry_run, progress)
 	local kept_account, leaving, kept = {}, {}, {};
 	for _, account in ipairs(accounts) do kept_account[account] = true; end
 	for _, occupant in room:each_occupant() do
@@ -143,7 +143,7 @@ local function keep(request, room, accounts, reason, dry_run)
 	for _, nick in ipairs(leaving) do
 		local done, refusal = kick_from(request, room, "nickname", nick, reason);
 		if not done then return refused(request, fixed.forbidden, refusal); end
-		if done[1] then kicked[#kicked + 1] = nick; end
+		if done[1] then kicked[#kicked + 1] = nick; progress[#progress + 1] = "kicked " .. tostring(logtext.quoted(nick)); end
 	end
 	return 200, kicker.keep_body(room.jid, kicked, kept, false);
 end
@@ -170,7 +170,7 @@ function actions.many(request, progress)
 		room = jid.host(room_jid) == module.host and get_room(room_jid);
 		if not room then return refused(request, fixed.room_not_found, room_jid); end
 	end
-	if plan.kind == "keep" then return keep(request, room, targets, plan.reason, plan.dry_run); end
+	if plan.kind == "keep" then return keep(request, room, targets, plan.reason, plan.dry_run, progress); end
 	local outcomes, first = {}, {};
 	for i, item in ipairs(items) do
 		local done = first[targets[i]];

@@ -59,8 +59,8 @@ local function respond(status, body, headers)
 		or prebuilt[status];
 end
 
-local function refuse(request, status, body, message, retry_after)
-	actions.log_refusal(request, status, message);
+local function refuse(request, status, body, message, retry_after, detail, place)
+	actions.log_refusal(request, status, message, detail, place); -- detail (in place): what was asked
 	local headers = retry_after and { content_type = "application/json"; retry_after = ("%d"):format(retry_after) };
 	return respond(status, body or headers and fixed.bodies[status], headers);
 end

@@ -305,3 +305,16 @@ def test_a_batch_counts_as_one_request_each_kick_counted_and_logged(connect, api
     kicks = [e for e in log_entries(server) if e[1] == "info" and api.ip in e[2] and e[2].startswith("Kicked ")]
     assert [re.match(r"Kicked (\w+) \((\S+)\) from (\S+),", e[2]).groups() for e in kicks] == [
         ("Bob", "bob@localhost", room), ("Carol", "carol@localhost", room)]
+
+
+def test_a_fault_during_keep_is_500_and_its_log_line_says_what_was_done(connect, api, post, server, xmpp):
+    room = new_room(RAISING)
+    join(xmpp, connect("alice"), room, "Alice")
+
+    response = post({"muc": room, "keep": []}, host=RAISING)
+
+    assert assert_json(response, 500) == {"error": "Internal error", "condition": "internal-server-error"}
+    errors = [e for e in log_entries(server)
+              if e[1] == "error" and e[0] == f"{RAISING}:http_muc_kick" and api.ip in e[2]]
+    assert len(errors) == 1, errors
+    assert "failed inside the server, after nothing done: " in errors[0][2], errors[0][2]
