@@ -18,7 +18,9 @@ use crate::jid;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KickRequest<'a> {
     /// Which JIDs of `action` are still as given, for Prosody to prepare (RFC 7622); the rest
-    /// are in Prosody's prepared form, and a prepared room is on this component.
+    /// are in Prosody's prepared form, and a prepared room is on this component. For the
+    /// actions with several items it speaks of the room alone ([`Unprepared::Target`]: the room
+    /// is prepared; [`Unprepared::All`]: it is not): each [`Item`] says whether it is prepared.
     pub unprepared: Unprepared,
     /// What to do.
     pub action: Action<'a>,
@@ -290,7 +292,7 @@ impl<'a> Fields<'a> {
                 unprepared: Unprepared::All,
                 action: Action::Keep {
                     room,
-                    keep: items("keep", keep, usize::MAX, bare_jid_problem)?,
+                    keep: items("keep", keep, None, bare_jid_problem)?,
                     reason: check_reason(reason)?,
                     dry_run: dry_run.unwrap_or(false),
                 },
@@ -329,7 +331,7 @@ impl<'a> Fields<'a> {
                     }
                     Texts::Many(jids) => Action::UnbanMany {
                         room,
-                        jids: items("jid", jids, MAX_TARGETS, jid_problem)?,
+                        jids: items("jid", jids, Some(MAX_TARGETS), jid_problem)?,
                     },
                 }
             }
@@ -344,42 +346,43 @@ impl<'a> Fields<'a> {
                     }
                 }
                 (None, Some(Texts::Many(jids))) => Action::KickEverywhereMany {
-                    jids: items("jid", jids, MAX_TARGETS, jid_problem)?,
+                    jids: items("jid", jids, Some(MAX_TARGETS), jid_problem)?,
                     reason: check_reason(reason)?,
                 },
                 _ => return Err(KickError::MissingField { field: "muc" }),
             },
             (Some(room), false) => {
                 check_room_jid(&room)?;
-                let targets = match (self.nickname.value, self.jid.value) {
-                    (Some(Texts::One(nickname)), None) => {
-                        check_nickname(&nickname)?;
-                        Ok(Target::Nickname(nickname))
-                    }
-                    (None, Some(Texts::One(jid))) => {
-                        check_jid(&jid)?;
-                        Ok(Target::Jid(jid))
-                    }
-                    (Some(Texts::Many(nicknames)), None) => Err(Targets::Nicknames(items(
-                        "nickname",
-                        nicknames,
-                        MAX_TARGETS,
-                        nickname_problem,
-                    )?)),
-                    (None, Some(Texts::Many(jids))) => {
-                        Err(Targets::Jids(items("jid", jids, MAX_TARGETS, jid_problem)?))
-                    }
-                    _ => return Err(KickError::TargetAmbiguous),
-                };
+                let targets =
+                    match (self.nickname.value, self.jid.value) {
+                        (Some(Texts::One(nickname)), None) => {
+                            check_nickname(&nickname)?;
+                            Named::One(Target::Nickname(nickname))
+                        }
+                        (None, Some(Texts::One(jid))) => {
+                            check_jid(&jid)?;
+                            Named::One(Target::Jid(jid))
+                        }
+                        (Some(Texts::Many(nicknames)), None) => Named::Many(Targets::Nicknames(
+                            items("nickname", nicknames, Some(MAX_TARGETS), nickname_problem)?,
+                        )),
+                        (None, Some(Texts::Many(jids))) => Named::Many(Targets::Jids(items(
+                            "jid",
+                            jids,
+                            Some(MAX_TARGETS),
+                            jid_problem,
+                        )?)),
+                        _ => return Err(KickError::TargetAmbiguous),
+                    };
                 let reason = check_reason(reason)?;
                 match targets {
-                    Ok(target) => Action::Kick {
+                    Named::One(target) => Action::Kick {
                         room,
                         target,
                         reason,
                         ban,
                     },
-                    Err(targets) => Action::KickMany {
+                    Named::Many(targets) => Action::KickMany {
                         room,
                         targets,
                         reason,
@@ -395,15 +398,21 @@ impl<'a> Fields<'a> {
     }
 }
 
+/// Who a kick in one room names: one target, or several.
+enum Named<'a> {
+    One(Target<'a>),
+    Many(Targets<'a>),
+}
+
 /// The items of a list field, each checked; all or nothing. `nickname` and `jid` hold 1 to
-/// `max`; `keep` any number.
+/// `max` items (`Some`), `keep` any number (`None`).
 fn items<'a>(
     field: &'static str,
     list: Vec<Json<'a>>,
-    max: usize,
+    max: Option<usize>,
     problem: fn(&str) -> Result<(), &'static str>,
 ) -> Result<Vec<Item<'a>>, KickError> {
-    if max != usize::MAX && (list.is_empty() || list.len() > max) {
+    if max.is_some_and(|max| list.is_empty() || list.len() > max) {
         return Err(KickError::InvalidValue {
             field,
             expected: TARGETS_EXPECTED,
