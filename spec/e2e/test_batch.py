@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 import pytest
 
 from harness import has_status, kick_details, muc_user
+from test_every_room import cpu, log_level
 from test_operations import kicked_total, requests_total, scrape
 from support import (Api, assert_json, fresh_sessions, join, kick_presences, log_entries, serve,
                      wait_kick)
@@ -318,3 +319,33 @@ def test_a_fault_during_keep_is_500_and_its_log_line_says_what_was_done(connect,
               if e[1] == "error" and e[0] == f"{RAISING}:http_muc_kick" and api.ip in e[2]]
     assert len(errors) == 1, errors
     assert "failed inside the server, after nothing done: " in errors[0][2], errors[0][2]
+
+
+SINGLES = 200
+BATCHES = 10
+
+
+def test_a_batch_of_100_costs_at_most_100_times_its_single_form(connect, api, post, server, xmpp, capsys):
+    """SPEC's cost: Prosody's CPU for a batch of 100 targets (none found: the refusal path, which
+    every target of a batch takes) against 100 times that of one such request, at info."""
+    room = new_room()
+    join(xmpp, connect("alice"), room, "Alice")
+    nicknames = [f"Gone{i}" for i in range(100)]
+    pid = server.proc.pid
+    assert open(f"/proc/{pid}/comm").read().strip().startswith("lua"), "not Prosody's own process"
+    log_level(server, "info")
+    try:
+        before = cpu(pid)
+        for i in range(SINGLES):
+            assert post({"muc": room, "nickname": nicknames[i % 100]}).status == 404
+        single = [(a - b) / SINGLES for a, b in zip(cpu(pid), before)]
+        before = cpu(pid)
+        for _ in range(BATCHES):
+            assert post({"muc": room, "nickname": nicknames}).status == 200
+        batch = [(a - b) / BATCHES for a, b in zip(cpu(pid), before)]
+    finally:
+        log_level(server, "debug")
+    with capsys.disabled():
+        print(f"\nProsody CPU, ms as utime+stime / run time: one 404 {single[0]:.3f} / {single[1]:.3f}, "
+              f"a batch of 100 {batch[0]:.2f} / {batch[1]:.2f}")
+    assert batch[1] <= 100 * single[1], (batch, single)
