@@ -127,7 +127,7 @@ end
 local function keep(request, room, accounts, reason, dry_run, progress)
 	local kept_account, leaving, kept = {}, {}, {};
 	for _, account in ipairs(accounts) do kept_account[account] = true; end
-	for _, occupant in room:each_occupant() do
+	for _, occupant in occupants.each(room) do
 		local list = kept_account[occupant.bare_jid] and kept or leaving;
 		list[#list + 1] = occupant.nick:sub(#room.jid + 2);
 	end

@@ -13,6 +13,7 @@ import time
 import pytest
 
 from harness import kick_details, muc_user
+from test_every_room import cpu, log_level, shell_result
 from support import (Api, assert_json, fresh_sessions, join, kick_presences, log_entries, serve,
                      wait_kick)
 
@@ -199,3 +200,44 @@ def test_what_keep_cannot_go_with_is_400_and_nothing_happens(connect, post, xmpp
 
     assert assert_json(response, 400, "bad-request")["error"] == message
     still_there(post, xmpp, alice, room, "Bob")
+
+
+OCCUPANTS = 1000
+ACCOUNTS = 10
+KEEPS = 20
+KEEP_BOUND_MS = 10.0  # SPEC: a keep over a room of 1 000 occupants that kicks nobody, under 10 ms
+
+
+def test_a_keep_over_1000_occupants_that_kicks_nobody_costs_under_10_ms(connect, post, server, xmpp, capsys):
+    """Prosody's CPU for keep over a room of 1 000 occupants (of 10 accounts, made inside Prosody
+    like a real occupant: a copy of Alice's with its own session), at info, garbage included."""
+    room = new_room()
+    join(xmpp, connect("alice"), room, "Alice")
+    shell_result(server, f'local st = require "util.stanza"; '
+                         f'local room = prosody.hosts["{KEEP}"].modules.muc.get_room_from_jid("{room}"); '
+                         f'local mt = getmetatable(room:get_occupant_by_nick("{room}/Alice")); '
+                         f'for i = 1, {OCCUPANTS} do local account = "user" .. (i % {ACCOUNTS}) .. "@localhost"; '
+                         f'local o = setmetatable({{ bare_jid = account; nick = "{room}/N" .. i; sessions = {{}}; '
+                         f'role = "participant" }}, mt); '
+                         f'o:set_session(account .. "/r" .. i, st.presence({{ from = account .. "/r" .. i }}), true); '
+                         f'room:save_occupant(o) end return true')
+    keep = ["alice@localhost"] + [f"user{i}@localhost" for i in range(ACCOUNTS)]
+    body = assert_json(post({"muc": room, "keep": keep}), 200)
+    assert body["kicked"] == [] and len(body["kept"]) == OCCUPANTS + 1, body
+    pid = server.proc.pid
+    log_level(server, "info")
+    try:
+        before = cpu(pid)
+        for _ in range(KEEPS):
+            assert post({"muc": room, "keep": keep}).status == 200
+        spent = [(a - b) / KEEPS for a, b in zip(cpu(pid), before)]
+        before = cpu(pid)
+        for _ in range(KEEPS):
+            assert post({"muc": room, "keep": [], "dry_run": True}).status == 200
+        dry = [(a - b) / KEEPS for a, b in zip(cpu(pid), before)]
+    finally:
+        log_level(server, "debug")
+    with capsys.disabled():
+        print(f"\nProsody CPU of keep over {OCCUPANTS + 1} occupants, ms as utime+stime / run time: "
+              f"kicking nobody {spent[0]:.2f} / {spent[1]:.2f}, a dry run kicking all {dry[0]:.2f} / {dry[1]:.2f}")
+    assert spent[1] < KEEP_BOUND_MS, spent
