@@ -59,8 +59,19 @@ local function respond(status, body, headers)
 		or prebuilt[status];
 end
 
-local function refuse(request, status, body, message, retry_after, detail, place)
-	actions.log_refusal(request, status, message, detail, place); -- detail (in place): what was asked
+-- detail (in place), what was asked for, goes to the log only; so does the address, cut short: a trusted
+-- proxy passes any X-Forwarded-For text, and an attacker's 9 KB on every line would flood the log.
+-- uncounted: only log (a target of a request with several, which responds once).
+local function refuse(request, status, body, message, retry_after, detail, place, uncounted)
+	local level, ip = (status == 401 or status == 429) and "warn" or "info", request.ip;
+	ip = #ip > 100 and ip:sub(1, 100) .. "..." or ip;
+	if detail then -- every format argument costs when the line is written: the 401s' line has three
+		module:log(level, "Refused kick request from %s: %s: %s%s%s (%d)", ip, message, detail,
+			place and " in " or "", place or "", status);
+	else
+		module:log(level, "Refused kick request from %s: %s (%d)", ip, message, status);
+	end
+	if uncounted then return; end
 	local headers = retry_after and { content_type = "application/json"; retry_after = ("%d"):format(retry_after) };
 	return respond(status, body or headers and fixed.bodies[status], headers);
 end
@@ -77,15 +88,21 @@ local function handle(event)
 	end
 	if outcome == "many" then -- several targets, or keep: one request, counted once
 		local progress = {};
-		local done, status, body = xpcall(actions.many, traceback, request, progress);
-		if done then return respond(status, body); end
+		local done, status, body, message, detail, place = xpcall(actions.many, traceback, request, progress, refuse);
+		if done then
+			if message then return refuse(request, status, body, message, nil, detail, place); end
+			return respond(status, body);
+		end
 		module:log("error", "Request from %s for several targets failed inside the server, after %s: %s",
 			request.ip, progress[1] and table.concat(progress, ", ") or "nothing done", status);
 		return respond(500, fixed.internal_error.body);
 	end
 	-- outcome is the kind of request; then room, target, reason, whether prepared, ban
-	local done, status, body = xpcall(actions.act, traceback, request, outcome, a, b, c, d, e);
-	if done then return respond(status, body); end
+	local done, status, body, message, detail, place = xpcall(actions.act, traceback, request, outcome, a, b, c, d, e);
+	if done then
+		if message then return refuse(request, status, body, message, nil, detail, place); end
+		return respond(status, body);
+	end
 	module:log("error", "Kick of %s from %s (%s) requested by %s failed inside the server: %s",
 		logtext.quoted(b), logtext.quoted(a), logtext.reason(c), request.ip, status);
 	return respond(500, fixed.internal_error.body);

@@ -190,13 +190,12 @@ pub fn parse(body: &[u8]) -> Result<KickRequest<'_>, KickError> {
         });
     }
     let mut deserializer = serde_json::Deserializer::from_str(text);
-    let fields = TopLevel::deserialize(&mut deserializer)
+    TopLevel::deserialize(&mut deserializer)
         .and_then(|top| deserializer.end().map(|()| top))
         .map_err(|e| KickError::InvalidJson {
             detail: e.to_string(),
         })?
-        .0?;
-    fields.validate()
+        .0
 }
 
 /// One known field: whether it appeared, and its value if it was not null.
@@ -569,8 +568,10 @@ pub fn first_non_xml_char(text: &str) -> Option<char> {
     })
 }
 
-/// The whole body: a field problem is the inner error, a syntax problem the outer one.
-struct TopLevel<'a>(Result<Fields<'a>, KickError>);
+/// The whole body: a field problem (or the validated request) is the inner result, a syntax
+/// problem the outer one. The fields are validated as soon as the object ends (a validated request
+/// is smaller to move than the fields); a syntax error after it still wins.
+struct TopLevel<'a>(Result<KickRequest<'a>, KickError>);
 
 impl<'de> Deserialize<'de> for TopLevel<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -641,7 +642,10 @@ impl<'de> Visitor<'de> for TopLevelVisitor {
                 problem.get_or_insert(KickError::DuplicateField { field });
             }
         }
-        Ok(TopLevel(problem.map_or(Ok(fields), Err)))
+        Ok(TopLevel(match problem {
+            Some(problem) => Err(problem),
+            None => fields.validate(),
+        }))
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
