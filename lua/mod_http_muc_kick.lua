@@ -36,7 +36,8 @@ local requests = setmetatable({}, { __index = function (counters, status) -- one
 end });
 local kicked_occupants = module:metric("counter", "kicked_occupants", "",
 	"Occupants kicked through the HTTP API", {}):with_labels();
--- kick, ban, unban, every room, several targets, keep: each answers a status and a body
+-- kick, ban, unban, every room, several targets, keep: each answers a status and a body, and for
+-- a refusal what the log line says (the handler logs and responds)
 local actions = module:require("actions")(kicker, fixed, kicked_occupants);
 
 -- Responses (Prosody copies the headers of a returned table, so these can be shared)
