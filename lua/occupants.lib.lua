@@ -147,6 +147,14 @@ function occupants.rooms_of(bare_jid)
 	return found;
 end
 
+-- Every occupant of room as (occupant JID, occupant), not to be written to: read where mod_muc
+-- keeps them (0.12 and 13), as room:each_occupant() copies each one, with its sessions, first.
+function occupants.each(room)
+	local held = rawget(room, "_occupants");
+	if type(held) == "table" then return next, held, nil; end
+	return room:each_occupant();
+end
+
 -- The occupants of room that a request names: by nickname, by a session's full JID, or every
 -- occupant of an account's bare JID.
 function occupants.find(room, kind, target)

@@ -14,7 +14,7 @@ local xpcall = require "util.xpcall".xpcall;
 local traceback = debug.traceback;
 local sort = table.sort;
 local get_room = module:require("rooms").get; -- raises when Prosody could not read the room
-local prepare = module:require("prep"); -- Prosody's stringprep, where the library was unsure
+local prepare = module:require("prep").request; -- Prosody's stringprep, where the library was unsure
 
 -- Prosody 13 computes XEP-0421 ids (room:get_occupant_id) unless muc_occupant_id is off.
 local with_occupant_ids = module:get_option_boolean("muc_occupant_id", true);

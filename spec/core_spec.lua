@@ -278,3 +278,79 @@ describe("kicker.kicked_body()", function ()
 		assert.equal('{"muc":"r@m","kicked":["\239\191\189"]}', new_kicker().kicked_body("r@m", "\255"));
 	end);
 end);
+
+describe("several targets and keep", function ()
+	local function decide(kicker, body) return { kicker.decide("POST", "192.0.2.1", SECRET, nil, body) }; end
+
+	it("decide() answers \"many\" and five nils for each shape, a 400 for an invalid item", function ()
+		local kicker = new_kicker();
+		for _, body in ipairs({
+			'{"muc":"r@muc.localhost","nickname":["Bob"]}',
+			'{"muc":"r@muc.localhost","jid":["bob@localhost"],"ban":60}',
+			'{"muc":"r@muc.localhost","jid":["bob@localhost"],"unban":true}',
+			'{"jid":["bob@localhost","carol@localhost"]}',
+			'{"muc":"r@muc.localhost","keep":[],"dry_run":true}',
+		}) do
+			local answer = decide(kicker, body);
+			assert.same({ "many" }, answer, body);
+			assert.equal(6, select("#", kicker.decide("POST", "192.0.2.1", SECRET, nil, body)));
+		end
+		local outcome, status, body = kicker.decide("POST", "192.0.2.1", SECRET, nil, '{"muc":"r@muc.localhost","jid":["a@h",5]}');
+		assert.same({ "refuse", 400 }, { outcome, status });
+		assert.equal('{"error":"Field `jid[1]` must be a string, not a number","condition":"bad-request"}', body);
+	end);
+
+	it("plan() gives what to do: kind, room, field, items as given and prepared or false, reason, ban", function ()
+		local kicker = new_kicker();
+		assert.same({ kind = "nickname"; field = "nickname"; muc = "r@muc.localhost"; prepared = true;
+			items = { { given = "Bob"; prepared = "Bob" }, { given = "\239\188\162ob"; prepared = false } };
+			reason = "x"; ban = 60; dry_run = false },
+			kicker.plan('{"muc":"R@muc.localhost","nickname":["Bob","\239\188\162ob"],"reason":"x","ban":60}'));
+		assert.same({ kind = "unban"; field = "jid"; muc = "r@muc.localhost"; prepared = true;
+			items = { { given = "BOB@localhost"; prepared = "bob@localhost" } }; dry_run = false },
+			kicker.plan('{"muc":"r@muc.localhost","jid":["BOB@localhost"],"unban":true}'));
+		assert.same({ kind = "everywhere"; field = "jid"; prepared = true;
+			items = { { given = "a@h"; prepared = "a@h" } }; dry_run = false },
+			kicker.plan('{"jid":["a@h"]}'));
+		assert.same({ kind = "keep"; field = "keep"; muc = "r@muc.localhost"; prepared = true; items = {}; dry_run = true },
+			kicker.plan('{"muc":"r@muc.localhost","keep":[],"dry_run":true}'));
+		assert.same({ kind = "jid"; field = "jid"; muc = "r\195\182@muc.localhost"; prepared = false;
+			items = { { given = "a@h"; prepared = "a@h" } }; ban = true; dry_run = false },
+			kicker.plan('{"muc":"r\195\182@muc.localhost","jid":["a@h"],"ban":true}'));
+	end);
+
+	it("plan() answers nil and why for a body with one target or an invalid one", function ()
+		local kicker = new_kicker();
+		local plan, message = kicker.plan('{"muc":"r@muc.localhost","nickname":"Bob"}');
+		assert.is_nil(plan);
+		assert.equal("not a request with several targets or keep", message);
+		plan, message = kicker.plan("{");
+		assert.is_nil(plan);
+		assert.matches("^Body is not valid JSON", message);
+	end);
+
+	it("invalid_item() builds the 400 of an item Prosody's preparation refused, naming its index", function ()
+		local refusal = new_kicker().invalid_item("nickname", 3, "invalid_nickname");
+		assert.equal(400, refusal.status);
+		assert.equal("Field `nickname[3]` is not a valid nickname: Prosody's nickname preparation (resourceprep) refused it",
+			refusal.message);
+		assert.equal('{"error":"' .. refusal.message .. '","condition":"bad-request"}', refusal.body);
+		assert.equal("Field `keep[0]` is not a valid JID: it is on this component (a room or an occupant), not an account",
+			new_kicker().invalid_item("keep", 0, "jid_on_component").message);
+		assert.equal("Field `jid[1]` is not a valid JID: Prosody's JID preparation (RFC 7622) refused it",
+			new_kicker().invalid_item("jid", 1, "invalid_jid").message);
+	end);
+
+	it("results_body() turns each single form's answer into a result, keep_body() lists both sides", function ()
+		local kicker = new_kicker();
+		assert.equal('{"muc":"r@m","results":[{"nickname":"Bob","kicked":["Bob"]},'
+			.. '{"nickname":"Eve","error":{"status":404,"condition":"item-not-found","error":"No such occupant in the room"}}]}',
+			kicker.results_body("r@m", "nickname", {
+				{ given = "Bob"; status = 200; body = kicker.kicked_body("r@m", "Bob") },
+				{ given = "Eve"; status = 404; body = '{"error":"No such occupant in the room","condition":"item-not-found"}' },
+			}));
+		assert.equal('{"results":[{"jid":"a@h","rooms":[]}]}',
+			kicker.results_body(nil, "jid", { { given = "a@h"; status = 200; body = '{"rooms":[]}' } }));
+		assert.equal('{"muc":"r@m","kicked":["A","B"],"kept":[],"dry_run":true}', kicker.keep_body("r@m", { "A", "B" }, {}, true));
+	end);
+end);

@@ -78,6 +78,24 @@ pub enum KickError {
         /// The field it cannot go with.
         with: &'static str,
     },
+    /// A field was given without the one it belongs with (400).
+    #[error("Field `{field}` can only be given with `{with}`")]
+    OnlyWith {
+        /// The field that must go.
+        field: &'static str,
+        /// The field it needs.
+        with: &'static str,
+    },
+    /// An item of a list field (`nickname`, `jid` or `keep` as an array) is not valid (400).
+    #[error("Field `{field}[{index}]` {problem}")]
+    InvalidItem {
+        /// The field.
+        field: &'static str,
+        /// The item's index in the array, from 0.
+        index: usize,
+        /// What is wrong with it.
+        problem: ItemProblem,
+    },
     /// A field that acts on one room was given without `muc` (400).
     #[error("Field `{field}` needs `muc`: it acts on one room")]
     NeedsRoom {
@@ -195,6 +213,8 @@ impl KickError {
             | Self::MissingField { .. }
             | Self::InvalidValue { .. }
             | Self::NotWith { .. }
+            | Self::OnlyWith { .. }
+            | Self::InvalidItem { .. }
             | Self::NeedsRoom { .. }
             | Self::TargetAmbiguous
             | Self::InvalidJid { .. }
@@ -229,6 +249,23 @@ impl KickError {
             _ => "internal-server-error",
         }
     }
+}
+
+/// What is wrong with one item of a list field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum ItemProblem {
+    /// The item is not a string.
+    #[error("must be a string, not {found}")]
+    NotAString {
+        /// The kind of JSON value found instead.
+        found: &'static str,
+    },
+    /// The item is not a JID of the required shape.
+    #[error("is not a valid JID: {0}")]
+    InvalidJid(&'static str),
+    /// The item is not a valid nickname.
+    #[error("is not a valid nickname: {0}")]
+    InvalidNickname(&'static str),
 }
 
 /// Why the module's configuration was refused at load time. The message names the option and

@@ -4,11 +4,11 @@ use std::borrow::Cow;
 use std::time::Instant;
 
 use crate::auth::Authorizer;
-use crate::error::{ConfigError, KickError};
+use crate::error::{ConfigError, ItemProblem, KickError};
 use crate::jid;
 use crate::lockout::{self, Lockout};
 use crate::prep;
-use crate::request::{self, Action, KickRequest, Target, Unprepared};
+use crate::request::{self, Action, Item, KickRequest, Target, Unprepared};
 use crate::response;
 use crate::view::{self, View, ViewRequest};
 
@@ -68,10 +68,30 @@ pub struct PreparedView<'a> {
     pub prepared: bool,
 }
 
+/// Why a JID is refused when Prosody's stringprep refuses it.
+pub const PREP_REFUSED_JID: &str = "Prosody's JID preparation (RFC 7622) refused it";
+/// Why a nickname is refused when Prosody's resourceprep refuses it.
+pub const PREP_REFUSED_NICKNAME: &str = "Prosody's nickname preparation (resourceprep) refused it";
+
+/// The 400 of item `index` of `field` refused on the Prosody side (`refusal` is the name of
+/// the single form's refusal: `invalid_jid`, `invalid_nickname` or `jid_on_component`).
+pub fn item_refused(field: &'static str, index: usize, refusal: &str) -> KickError {
+    let problem = match refusal {
+        "invalid_nickname" => ItemProblem::InvalidNickname(PREP_REFUSED_NICKNAME),
+        "jid_on_component" => ItemProblem::InvalidJid(request::ON_THIS_COMPONENT),
+        _ => ItemProblem::InvalidJid(PREP_REFUSED_JID),
+    };
+    KickError::InvalidItem {
+        field,
+        index,
+        problem,
+    }
+}
+
 /// Refusals decided on the Prosody side (room and occupant lookups, preparation, the kick),
 /// named for the Lua glue. Their bodies never change, so they are built once.
 pub fn prosody_side_refusals() -> [(&'static str, KickError); 10] {
-    let prep = "Prosody's JID preparation (RFC 7622) refused it";
+    let prep = PREP_REFUSED_JID;
     [
         ("room_not_found", KickError::RoomNotFound),
         ("occupant_not_found", KickError::OccupantNotFound),
@@ -103,7 +123,7 @@ pub fn prosody_side_refusals() -> [(&'static str, KickError); 10] {
         (
             "invalid_nickname",
             KickError::InvalidNickname {
-                reason: "Prosody's nickname preparation (resourceprep) refused it",
+                reason: PREP_REFUSED_NICKNAME,
             },
         ),
     ]
@@ -201,7 +221,7 @@ impl Kicker {
                 limit: self.max_body_size,
             });
         }
-        self.prepare(request::parse(request.body)?)
+        Preparation::new(&self.host).prepare(request::parse(request.body)?)
     }
 
     /// SPEC.md's checks for a view, in order: method (405) → lockout (429) → Authorization
@@ -217,6 +237,7 @@ impl Kicker {
             return Err(KickError::ViewMethodNotAllowed);
         }
         self.authorize(request.ip, request.authorization, now)?;
+        let preparation = Preparation::new(&self.host);
         let as_given = |view| PreparedView {
             view,
             prepared: false,
@@ -226,15 +247,15 @@ impl Kicker {
             prepared: true,
         };
         Ok(match view::parse(view, request.query)? {
-            ViewRequest::RoomOccupants { room } => match self.room_for(&room, true)? {
+            ViewRequest::RoomOccupants { room } => match preparation.room_for(&room, true)? {
                 Some(room) => prepared(ViewRequest::RoomOccupants { room }),
                 None => as_given(ViewRequest::RoomOccupants { room }),
             },
-            ViewRequest::Bans { room } => match self.room_for(&room, true)? {
+            ViewRequest::Bans { room } => match preparation.room_for(&room, true)? {
                 Some(room) => prepared(ViewRequest::Bans { room }),
                 None => as_given(ViewRequest::Bans { room }),
             },
-            ViewRequest::AccountRooms { jid } => match self.prepared_jid(&jid)? {
+            ViewRequest::AccountRooms { jid } => match preparation.prepared_jid(&jid)? {
                 Some(jid) => prepared(ViewRequest::AccountRooms { jid }),
                 None => as_given(ViewRequest::AccountRooms { jid }),
             },
@@ -259,9 +280,68 @@ impl Kicker {
         Ok(())
     }
 
+    /// The JSON body for `err`; the fixed ones are built once, at load.
+    pub fn body_for(&self, err: &KickError) -> Cow<'_, str> {
+        match self.fixed(err) {
+            Some(fixed) => Cow::Borrowed(&fixed.body),
+            None => Cow::Owned(response::error_body(err)),
+        }
+    }
+
+    /// Body and message of `err` when it is one of the refusals that never change (the two 405s,
+    /// 401, 429, 413, 411): the same for every request, whatever the details. Each of them but
+    /// the 405s is the only cause of its status.
+    pub fn fixed(&self, err: &KickError) -> Option<&Fixed> {
+        if *err == KickError::ViewMethodNotAllowed {
+            return Some(&self.view_not_allowed);
+        }
+        let status = err.status();
+        self.fixed.iter().find(|fixed| fixed.status == status)
+    }
+
+    /// The views' 405 (`Allow: GET, HEAD`), which never changes.
+    pub fn view_not_allowed(&self) -> &Fixed {
+        &self.view_not_allowed
+    }
+
+    /// Every refusal of the POST endpoint that never changes.
+    pub fn fixed_refusals(&self) -> &[Fixed] {
+        &self.fixed
+    }
+
+    /// The component's host.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The `WWW-Authenticate` header value for 401 responses.
+    pub fn challenge(&self) -> &str {
+        self.authorizer.challenge()
+    }
+}
+
+/// The core's ASCII fast path of Prosody's preparation, for the component `host`.
+#[derive(Debug, Clone, Copy)]
+pub struct Preparation<'h> {
+    host: &'h str,
+}
+
+/// A request the decision accepted, parsed and prepared again from its body: for the shapes
+/// with several targets, whose items `decide` does not hand over. The body was checked then,
+/// so this fails only if it is not that body.
+pub fn plan<'a>(host: &str, body: &'a [u8]) -> Result<KickRequest<'a>, KickError> {
+    Preparation::new(host).prepare(request::parse(body)?)
+}
+
+impl<'h> Preparation<'h> {
+    /// The fast path for rooms of `host`.
+    pub fn new(host: &'h str) -> Self {
+        Self { host }
+    }
+
     /// `request` with what the fast path is certain of in prepared form. A room on another host
     /// is a 404 only when the rest is certain too: Prosody would find an invalid target first.
-    fn prepare<'a>(&self, request: KickRequest<'a>) -> Result<KickRequest<'a>, KickError> {
+    pub fn prepare<'a>(&self, request: KickRequest<'a>) -> Result<KickRequest<'a>, KickError> {
         Ok(match request.action {
             Action::Kick {
                 room,
@@ -305,6 +385,57 @@ impl Kicker {
                 Some(jid) => with_room(true, Action::KickEverywhere { jid, reason }),
                 None => as_given(Action::KickEverywhere { jid, reason }),
             },
+            Action::KickMany {
+                room,
+                mut targets,
+                reason,
+                ban,
+            } => {
+                let certain = self.prepare_items(targets.field(), targets.items_mut())?;
+                let (room, unprepared) = self.room_of_many(room, certain)?;
+                KickRequest {
+                    unprepared,
+                    action: Action::KickMany {
+                        room,
+                        targets,
+                        reason,
+                        ban,
+                    },
+                }
+            }
+            Action::UnbanMany { room, mut jids } => {
+                let certain = self.prepare_items("jid", &mut jids)?;
+                let (room, unprepared) = self.room_of_many(room, certain)?;
+                KickRequest {
+                    unprepared,
+                    action: Action::UnbanMany { room, jids },
+                }
+            }
+            Action::KickEverywhereMany { mut jids, reason } => {
+                self.prepare_items("jid", &mut jids)?;
+                KickRequest {
+                    unprepared: Unprepared::Target,
+                    action: Action::KickEverywhereMany { jids, reason },
+                }
+            }
+            Action::Keep {
+                room,
+                mut keep,
+                reason,
+                dry_run,
+            } => {
+                let certain = self.prepare_items("keep", &mut keep)?;
+                let (room, unprepared) = self.room_of_many(room, certain)?;
+                KickRequest {
+                    unprepared,
+                    action: Action::Keep {
+                        room,
+                        keep,
+                        reason,
+                        dry_run,
+                    },
+                }
+            }
         })
     }
 
@@ -316,7 +447,7 @@ impl Kicker {
         room: &Cow<'a, str>,
         target_certain: bool,
     ) -> Result<Option<Cow<'a, str>>, KickError> {
-        let Some(prepared) = PreparedRoom::of(room, &self.host) else {
+        let Some(prepared) = PreparedRoom::of(room, self.host) else {
             return Ok(None);
         };
         let room = prepared.changed.map_or_else(|| room.clone(), Cow::Owned);
@@ -355,38 +486,43 @@ impl Kicker {
         Ok(Some(Cow::Owned(prepared)))
     }
 
-    /// The JSON body for `err`; the fixed ones are built once, at load.
-    pub fn body_for(&self, err: &KickError) -> Cow<'_, str> {
-        match self.fixed(err) {
-            Some(fixed) => Cow::Borrowed(&fixed.body),
-            None => Cow::Owned(response::error_body(err)),
+    /// Prepares each item the fast path is certain of (nicknames of `nickname`, JIDs of the
+    /// other fields); whether it was certain of all. A JID on this component is no account: a
+    /// 400 naming the item.
+    fn prepare_items(
+        &self,
+        field: &'static str,
+        items: &mut [Item<'_>],
+    ) -> Result<bool, KickError> {
+        let mut certain = true;
+        for (index, item) in items.iter_mut().enumerate() {
+            item.prepared = if field == "nickname" {
+                prep::resourceprep(&item.given).map(|_| item.given.clone())
+            } else {
+                self.prepared_jid(&item.given)
+                    .map_err(|_| KickError::InvalidItem {
+                        field,
+                        index,
+                        problem: ItemProblem::InvalidJid(request::ON_THIS_COMPONENT),
+                    })?
+            };
+            certain &= item.prepared.is_some();
         }
+        Ok(certain)
     }
 
-    /// Body and message of `err` when it is one of the refusals that never change (the two 405s, 401,
-    /// 429, 413, 411): the same for every request, whatever the details. Each of them but the 405s is the only
-    /// cause of its status.
-    pub fn fixed(&self, err: &KickError) -> Option<&Fixed> {
-        if *err == KickError::ViewMethodNotAllowed {
-            return Some(&self.view_not_allowed);
-        }
-        let status = err.status();
-        self.fixed.iter().find(|fixed| fixed.status == status)
-    }
-
-    /// The views' 405 (`Allow: GET, HEAD`), which never changes.
-    pub fn view_not_allowed(&self) -> &Fixed {
-        &self.view_not_allowed
-    }
-
-    /// Every refusal of the POST endpoint that never changes.
-    pub fn fixed_refusals(&self) -> &[Fixed] {
-        &self.fixed
-    }
-
-    /// The `WWW-Authenticate` header value for 401 responses.
-    pub fn challenge(&self) -> &str {
-        self.authorizer.challenge()
+    /// The room of a request with several targets, prepared when the fast path is certain of it
+    /// (then [`Unprepared::Target`]: each item says whether it is prepared), else as given
+    /// ([`Unprepared::All`]).
+    fn room_of_many<'a>(
+        &self,
+        room: Cow<'a, str>,
+        items_certain: bool,
+    ) -> Result<(Cow<'a, str>, Unprepared), KickError> {
+        Ok(match self.room_for(&room, items_certain)? {
+            Some(prepared) => (prepared, Unprepared::Target),
+            None => (room, Unprepared::All),
+        })
     }
 }
 

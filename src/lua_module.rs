@@ -9,6 +9,7 @@ use mlua::{BorrowedStr, Function, Lua, Table, Value, Variadic};
 
 use crate::error::{ConfigError, KickError};
 use crate::kicker::{self, Kicker, Settings};
+use crate::request::{Action, Ban, Unprepared};
 use crate::response;
 
 use crossing::Crossing;
@@ -52,6 +53,7 @@ fn new(lua: &Lua, settings: Table) -> mlua::Result<(Value, Value)> {
 /// `{ decide = ..., view = ..., kicked_body = ..., ... }`: the C closures of `crossing` over one kicker, and
 /// the bodies built with mlua's safe API.
 fn per_request_calls(lua: &Lua, kicker: Kicker) -> mlua::Result<Table> {
+    let host = kicker.host().to_owned();
     // SAFETY: `push_calls` needs three free slots, which exec_raw ensures, and runs protected.
     let (decide, view, kicked_body): (Function, Function, Function) = unsafe {
         lua.exec_raw((), |state| {
@@ -73,6 +75,13 @@ fn per_request_calls(lua: &Lua, kicker: Kicker) -> mlua::Result<Table> {
     calls.set("rooms_body", lua.create_function(rooms_body)?)?;
     calls.set("room_refused", lua.create_function(room_refused)?)?;
     calls.set("domain_banned", lua.create_function(domain_banned)?)?;
+    calls.set(
+        "plan",
+        lua.create_function(move |lua, body: mlua::String| plan(lua, &host, &body.as_bytes()))?,
+    )?;
+    calls.set("invalid_item", lua.create_function(invalid_item)?)?;
+    calls.set("results_body", lua.create_function(results_body)?)?;
+    calls.set("keep_body", lua.create_function(keep_body)?)?;
     Ok(calls)
 }
 
@@ -239,6 +248,136 @@ fn room_refused(lua: &Lua, condition: String) -> mlua::Result<Table> {
 /// account's whole domain would defeat.
 fn domain_banned(lua: &Lua, domain: String) -> mlua::Result<Table> {
     refusal(lua, &KickError::DomainBanned { domain })
+}
+
+/// `plan(body)`, for a body `decide` answered `"many"`: what to do, as a table
+/// `{ kind, muc, prepared, field, items = { { given, prepared }, ... }, reason, ban, dry_run }`:
+/// `kind` is `"nickname"`, `"jid"` (a kick or ban), `"unban"`, `"everywhere"` or `"keep"`;
+/// `muc` the room (nil for every room), `prepared` whether it is in prepared form and on this
+/// component; `field` the list's field; each item's `prepared` its prepared form or `false`
+/// where Prosody's stringprep must decide; `ban` nil, `true` or seconds. `nil, message` for
+/// any other body.
+fn plan(lua: &Lua, host: &str, body: &[u8]) -> mlua::Result<(Value, Value)> {
+    let request = match kicker::plan(host, body) {
+        Ok(request) => request,
+        Err(err) => {
+            return Ok((
+                Value::Nil,
+                Value::String(lua.create_string(err.to_string())?),
+            ));
+        }
+    };
+    let room_prepared = request.unprepared != Unprepared::All;
+    let plan = lua.create_table()?;
+    let (kind, room, items, reason, ban, dry_run) = match request.action {
+        Action::KickMany {
+            room,
+            targets,
+            reason,
+            ban,
+        } => (
+            targets.field(),
+            Some(room),
+            targets.items().to_vec(),
+            reason,
+            ban,
+            false,
+        ),
+        Action::UnbanMany { room, jids } => ("unban", Some(room), jids, None, None, false),
+        Action::KickEverywhereMany { jids, reason } => {
+            ("everywhere", None, jids, reason, None, false)
+        }
+        Action::Keep {
+            room,
+            keep,
+            reason,
+            dry_run,
+        } => ("keep", Some(room), keep, reason, None, dry_run),
+        Action::Kick { .. } | Action::Unban { .. } | Action::KickEverywhere { .. } => {
+            let message = "not a request with several targets or keep";
+            return Ok((Value::Nil, Value::String(lua.create_string(message)?)));
+        }
+    };
+    plan.set("kind", kind)?;
+    plan.set(
+        "field",
+        match kind {
+            "nickname" | "keep" => kind,
+            _ => "jid",
+        },
+    )?;
+    plan.set("muc", room.as_deref())?;
+    plan.set("prepared", room_prepared)?;
+    let list = lua.create_table_with_capacity(items.len(), 0)?;
+    for item in &items {
+        let entry = lua.create_table_with_capacity(0, 2)?;
+        entry.set("given", item.given.as_ref())?;
+        match &item.prepared {
+            Some(prepared) => entry.set("prepared", prepared.as_ref())?,
+            None => entry.set("prepared", false)?,
+        }
+        list.raw_push(entry)?;
+    }
+    plan.set("items", list)?;
+    plan.set("reason", reason.as_deref())?;
+    match ban {
+        None => {}
+        Some(Ban::UntilLifted) => plan.set("ban", true)?,
+        Some(Ban::Seconds(seconds)) => plan.set("ban", seconds)?,
+    }
+    plan.set("dry_run", dry_run)?;
+    Ok((Value::Table(plan), Value::Nil))
+}
+
+/// `invalid_item(field, index, refusal)` → `{ status, body, message }`: the 400 of item
+/// `index` (from 0) of `field`, which Prosody's preparation refused; `refusal` names the single
+/// form's refusal (`invalid_jid`, `invalid_nickname`, `jid_on_component`).
+fn invalid_item(
+    lua: &Lua,
+    (field, index, refused): (String, usize, String),
+) -> mlua::Result<Table> {
+    let field = match field.as_str() {
+        "nickname" => "nickname",
+        "keep" => "keep",
+        _ => "jid",
+    };
+    refusal(lua, &kicker::item_refused(field, index, &refused))
+}
+
+/// `results_body(room|nil, field, { { given, status, body }, ... })`: the 200 body of a
+/// request with several targets, from each target's single-form answer.
+fn results_body(
+    _: &Lua,
+    (room, field, outcomes): (Option<String>, String, Vec<Table>),
+) -> mlua::Result<String> {
+    let outcomes = outcomes
+        .iter()
+        .map(|outcome| {
+            Ok((
+                outcome.get::<String>("given")?,
+                outcome.get::<u16>("status")?,
+                outcome.get::<String>("body")?,
+            ))
+        })
+        .collect::<mlua::Result<Vec<_>>>()?;
+    let outcomes: Vec<response::Outcome<'_>> = outcomes
+        .iter()
+        .map(|(given, status, body)| response::Outcome {
+            given,
+            status: *status,
+            body,
+        })
+        .collect();
+    Ok(response::results_body(room.as_deref(), &field, &outcomes))
+}
+
+/// `keep_body(room, { kicked nickname, ... }, { kept nickname, ... }, dry_run)`: the 200 body
+/// of keep.
+fn keep_body(
+    _: &Lua,
+    (room, kicked, kept, dry_run): (String, Vec<String>, Vec<String>, bool),
+) -> mlua::Result<String> {
+    Ok(response::keep_body(&room, &kicked, &kept, dry_run))
 }
 
 /// `{ status, body, message }` of `err`.

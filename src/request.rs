@@ -9,7 +9,7 @@ use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 
-use crate::error::KickError;
+use crate::error::{ItemProblem, KickError};
 use crate::jid;
 
 /// A request that passed every check the core can make; what is left needs Prosody (the rooms,
@@ -18,7 +18,9 @@ use crate::jid;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KickRequest<'a> {
     /// Which JIDs of `action` are still as given, for Prosody to prepare (RFC 7622); the rest
-    /// are in Prosody's prepared form, and a prepared room is on this component.
+    /// are in Prosody's prepared form, and a prepared room is on this component. For the
+    /// actions with several items it speaks of the room alone ([`Unprepared::Target`]: the room
+    /// is prepared; [`Unprepared::All`]: it is not): each [`Item`] says whether it is prepared.
     pub unprepared: Unprepared,
     /// What to do.
     pub action: Action<'a>,
@@ -52,7 +54,98 @@ pub enum Action<'a> {
         /// The reason to show the rooms; `None` when absent or empty.
         reason: Option<Cow<'a, str>>,
     },
+    /// [`Action::Kick`] for each of several targets, in order.
+    KickMany {
+        /// The room's bare JID.
+        room: Cow<'a, str>,
+        /// Who to kick: 1 to [`MAX_TARGETS`] nicknames or JIDs.
+        targets: Targets<'a>,
+        /// The reason to show the room; `None` when absent or empty.
+        reason: Option<Cow<'a, str>>,
+        /// Whether and how long each account is banned after its kick.
+        ban: Option<Ban>,
+    },
+    /// [`Action::Unban`] for each of 1 to [`MAX_TARGETS`] JIDs, in order.
+    UnbanMany {
+        /// The room's bare JID.
+        room: Cow<'a, str>,
+        /// The accounts.
+        jids: Vec<Item<'a>>,
+    },
+    /// [`Action::KickEverywhere`] for each of 1 to [`MAX_TARGETS`] JIDs, in order.
+    KickEverywhereMany {
+        /// The real JIDs.
+        jids: Vec<Item<'a>>,
+        /// The reason to show the rooms; `None` when absent or empty.
+        reason: Option<Cow<'a, str>>,
+    },
+    /// Kick every occupant of `room` whose real bare JID is not in `keep`.
+    Keep {
+        /// The room's bare JID.
+        room: Cow<'a, str>,
+        /// The accounts (bare JIDs) that stay; any number, none included.
+        keep: Vec<Item<'a>>,
+        /// The reason to show the room; `None` when absent or empty.
+        reason: Option<Cow<'a, str>>,
+        /// Only say what would be done.
+        dry_run: bool,
+    },
 }
+
+/// The targets of a request with several: all nicknames or all JIDs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Targets<'a> {
+    /// Occupants by nickname.
+    Nicknames(Vec<Item<'a>>),
+    /// Real JIDs, bare or full.
+    Jids(Vec<Item<'a>>),
+}
+
+impl<'a> Targets<'a> {
+    /// The field they were given in: `nickname` or `jid`.
+    pub fn field(&self) -> &'static str {
+        match self {
+            Self::Nicknames(_) => "nickname",
+            Self::Jids(_) => "jid",
+        }
+    }
+
+    /// The items, in the order given.
+    pub fn items(&self) -> &[Item<'a>] {
+        match self {
+            Self::Nicknames(items) | Self::Jids(items) => items,
+        }
+    }
+
+    /// The items, to prepare them.
+    pub fn items_mut(&mut self) -> &mut [Item<'a>] {
+        match self {
+            Self::Nicknames(items) | Self::Jids(items) => items,
+        }
+    }
+}
+
+/// One valid item of a list field: the text as given and, once the core's fast path was
+/// certain of it, its prepared form (`None`: Prosody's stringprep decides).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item<'a> {
+    /// The item as given in the body.
+    pub given: Cow<'a, str>,
+    /// Its prepared form, when known.
+    pub prepared: Option<Cow<'a, str>>,
+}
+
+impl<'a> Item<'a> {
+    fn new(given: Cow<'a, str>) -> Self {
+        Self {
+            given,
+            prepared: None,
+        }
+    }
+}
+
+/// The most targets one request may name in `nickname` or `jid`.
+pub const MAX_TARGETS: usize = 100;
 
 /// What the core's ASCII fast path left for Prosody's stringprep.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,13 +190,12 @@ pub fn parse(body: &[u8]) -> Result<KickRequest<'_>, KickError> {
         });
     }
     let mut deserializer = serde_json::Deserializer::from_str(text);
-    let fields = TopLevel::deserialize(&mut deserializer)
+    TopLevel::deserialize(&mut deserializer)
         .and_then(|top| deserializer.end().map(|()| top))
         .map_err(|e| KickError::InvalidJson {
             detail: e.to_string(),
         })?
-        .0?;
-    fields.validate()
+        .0
 }
 
 /// One known field: whether it appeared, and its value if it was not null.
@@ -125,28 +217,39 @@ impl<T> Default for Slot<T> {
 #[derive(Default)]
 struct Fields<'a> {
     muc: Slot<Cow<'a, str>>,
-    nickname: Slot<Cow<'a, str>>,
-    jid: Slot<Cow<'a, str>>,
+    nickname: Slot<Texts<'a>>,
+    jid: Slot<Texts<'a>>,
     reason: Slot<Cow<'a, str>>,
     ban: Slot<Json<'a>>,
     unban: Slot<Json<'a>>,
+    keep: Slot<Texts<'a>>,
+    dry_run: Slot<Json<'a>>,
 }
 
-/// A known field's slot: text fields take strings, flags take any JSON value.
+/// A known field's slot: text fields take strings, list fields a string or an array, flags
+/// take any JSON value.
 enum SlotRef<'s, 'a> {
     Text(&'s mut Slot<Cow<'a, str>>),
+    List(&'s mut Slot<Texts<'a>>),
     Flag(&'s mut Slot<Json<'a>>),
 }
+
+/// What `keep` must be.
+const KEEP_EXPECTED: &str = "an array of bare JIDs (accounts)";
+/// What `nickname` and `jid` must be when they are arrays.
+const TARGETS_EXPECTED: &str = "a string, or an array of 1 to 100 strings";
 
 impl<'a> Fields<'a> {
     fn slot(&mut self, key: &str) -> Option<(&'static str, SlotRef<'_, 'a>)> {
         Some(match key {
             "muc" => ("muc", SlotRef::Text(&mut self.muc)),
-            "nickname" => ("nickname", SlotRef::Text(&mut self.nickname)),
-            "jid" => ("jid", SlotRef::Text(&mut self.jid)),
+            "nickname" => ("nickname", SlotRef::List(&mut self.nickname)),
+            "jid" => ("jid", SlotRef::List(&mut self.jid)),
             "reason" => ("reason", SlotRef::Text(&mut self.reason)),
             "ban" => ("ban", SlotRef::Flag(&mut self.ban)),
             "unban" => ("unban", SlotRef::Flag(&mut self.unban)),
+            "keep" => ("keep", SlotRef::List(&mut self.keep)),
+            "dry_run" => ("dry_run", SlotRef::Flag(&mut self.dry_run)),
             _ => return None,
         })
     }
@@ -154,7 +257,52 @@ impl<'a> Fields<'a> {
     fn validate(self) -> Result<KickRequest<'a>, KickError> {
         let ban = ban(self.ban.value)?;
         let unban = unban(self.unban.value)?;
+        let dry_run = dry_run(self.dry_run.value)?;
         let reason = self.reason.value;
+        if let Some(keep) = self.keep.value {
+            let not_with = |field| KickError::NotWith {
+                field,
+                with: "keep",
+            };
+            if self.nickname.value.is_some() {
+                return Err(not_with("nickname"));
+            }
+            if self.jid.value.is_some() {
+                return Err(not_with("jid"));
+            }
+            if ban.is_some() {
+                return Err(not_with("ban"));
+            }
+            if unban {
+                return Err(not_with("unban"));
+            }
+            let room = self
+                .muc
+                .value
+                .ok_or(KickError::NeedsRoom { field: "keep" })?;
+            check_room_jid(&room)?;
+            let Texts::Many(keep) = keep else {
+                return Err(KickError::InvalidValue {
+                    field: "keep",
+                    expected: KEEP_EXPECTED,
+                });
+            };
+            return Ok(KickRequest {
+                unprepared: Unprepared::All,
+                action: Action::Keep {
+                    room,
+                    keep: items("keep", keep, None, bare_jid_problem)?,
+                    reason: check_reason(reason)?,
+                    dry_run: dry_run.unwrap_or(false),
+                },
+            });
+        }
+        if dry_run.is_some() {
+            return Err(KickError::OnlyWith {
+                field: "dry_run",
+                with: "keep",
+            });
+        }
         let action = match (self.muc.value, unban) {
             (Some(room), true) => {
                 let not_with = |field| KickError::NotWith {
@@ -171,43 +319,74 @@ impl<'a> Fields<'a> {
                     return Err(not_with("ban"));
                 }
                 check_room_jid(&room)?;
-                let jid = self
+                match self
                     .jid
                     .value
-                    .ok_or(KickError::MissingField { field: "jid" })?;
-                check_jid(&jid)?;
-                Action::Unban { room, jid }
+                    .ok_or(KickError::MissingField { field: "jid" })?
+                {
+                    Texts::One(jid) => {
+                        check_jid(&jid)?;
+                        Action::Unban { room, jid }
+                    }
+                    Texts::Many(jids) => Action::UnbanMany {
+                        room,
+                        jids: items("jid", jids, Some(MAX_TARGETS), jid_problem)?,
+                    },
+                }
             }
             (None, true) => return Err(KickError::NeedsRoom { field: "unban" }),
             (None, false) if ban.is_some() => return Err(KickError::NeedsRoom { field: "ban" }),
             (None, false) => match (self.nickname.value, self.jid.value) {
-                (None, Some(jid)) => {
+                (None, Some(Texts::One(jid))) => {
                     check_jid(&jid)?;
                     Action::KickEverywhere {
                         jid,
                         reason: check_reason(reason)?,
                     }
                 }
+                (None, Some(Texts::Many(jids))) => Action::KickEverywhereMany {
+                    jids: items("jid", jids, Some(MAX_TARGETS), jid_problem)?,
+                    reason: check_reason(reason)?,
+                },
                 _ => return Err(KickError::MissingField { field: "muc" }),
             },
             (Some(room), false) => {
                 check_room_jid(&room)?;
-                let target = match (self.nickname.value, self.jid.value) {
-                    (Some(nickname), None) => {
-                        check_nickname(&nickname)?;
-                        Target::Nickname(nickname)
-                    }
-                    (None, Some(jid)) => {
-                        check_jid(&jid)?;
-                        Target::Jid(jid)
-                    }
-                    _ => return Err(KickError::TargetAmbiguous),
-                };
-                Action::Kick {
-                    room,
-                    target,
-                    reason: check_reason(reason)?,
-                    ban,
+                let targets =
+                    match (self.nickname.value, self.jid.value) {
+                        (Some(Texts::One(nickname)), None) => {
+                            check_nickname(&nickname)?;
+                            Named::One(Target::Nickname(nickname))
+                        }
+                        (None, Some(Texts::One(jid))) => {
+                            check_jid(&jid)?;
+                            Named::One(Target::Jid(jid))
+                        }
+                        (Some(Texts::Many(nicknames)), None) => Named::Many(Targets::Nicknames(
+                            items("nickname", nicknames, Some(MAX_TARGETS), nickname_problem)?,
+                        )),
+                        (None, Some(Texts::Many(jids))) => Named::Many(Targets::Jids(items(
+                            "jid",
+                            jids,
+                            Some(MAX_TARGETS),
+                            jid_problem,
+                        )?)),
+                        _ => return Err(KickError::TargetAmbiguous),
+                    };
+                let reason = check_reason(reason)?;
+                match targets {
+                    Named::One(target) => Action::Kick {
+                        room,
+                        target,
+                        reason,
+                        ban,
+                    },
+                    Named::Many(targets) => Action::KickMany {
+                        room,
+                        targets,
+                        reason,
+                        ban,
+                    },
                 }
             }
         };
@@ -215,6 +394,65 @@ impl<'a> Fields<'a> {
             unprepared: Unprepared::All,
             action,
         })
+    }
+}
+
+/// Who a kick in one room names: one target, or several.
+enum Named<'a> {
+    One(Target<'a>),
+    Many(Targets<'a>),
+}
+
+/// The items of a list field, each checked; all or nothing. `nickname` and `jid` hold 1 to
+/// `max` items (`Some`), `keep` any number (`None`).
+fn items<'a>(
+    field: &'static str,
+    list: Vec<Json<'a>>,
+    max: Option<usize>,
+    problem: fn(&str) -> Result<(), &'static str>,
+) -> Result<Vec<Item<'a>>, KickError> {
+    if max.is_some_and(|max| list.is_empty() || list.len() > max) {
+        return Err(KickError::InvalidValue {
+            field,
+            expected: TARGETS_EXPECTED,
+        });
+    }
+    let kind = if field == "nickname" {
+        ItemProblem::InvalidNickname
+    } else {
+        ItemProblem::InvalidJid
+    };
+    list.into_iter()
+        .enumerate()
+        .map(|(index, value)| match value {
+            Json::Text(text) => match problem(&text) {
+                Ok(()) => Ok(Item::new(text)),
+                Err(reason) => Err(KickError::InvalidItem {
+                    field,
+                    index,
+                    problem: kind(reason),
+                }),
+            },
+            other => Err(KickError::InvalidItem {
+                field,
+                index,
+                problem: ItemProblem::NotAString {
+                    found: other.kind(),
+                },
+            }),
+        })
+        .collect()
+}
+
+/// `dry_run`: a boolean; `null` is absent.
+fn dry_run(value: Option<Json<'_>>) -> Result<Option<bool>, KickError> {
+    match value {
+        None => Ok(None),
+        Some(Json::Bool(b)) => Ok(Some(b)),
+        Some(_) => Err(KickError::InvalidValue {
+            field: "dry_run",
+            expected: "a boolean",
+        }),
     }
 }
 
@@ -251,16 +489,31 @@ fn unban(value: Option<Json<'_>>) -> Result<bool, KickError> {
 /// A real JID of an account: one without a node is a domain, and a ban of it would ban the
 /// whole domain.
 pub(crate) fn check_jid(real_jid: &str) -> Result<(), KickError> {
-    let invalid = |reason| KickError::InvalidJid {
+    jid_problem(real_jid).map_err(|reason| KickError::InvalidJid {
         field: "jid",
         reason,
-    };
-    match jid::split(real_jid).map_err(invalid)?.node {
+    })
+}
+
+/// What is wrong with `real_jid` as an account's JID, if anything.
+fn jid_problem(real_jid: &str) -> Result<(), &'static str> {
+    match jid::split(real_jid)?.node {
         Some(_) => Ok(()),
-        None => Err(invalid(NOT_AN_ACCOUNT)),
+        None => Err(NOT_AN_ACCOUNT),
     }
 }
 
+/// What is wrong with `real_jid` as an account's bare JID (an item of `keep`), if anything.
+fn bare_jid_problem(real_jid: &str) -> Result<(), &'static str> {
+    jid_problem(real_jid)?;
+    match jid::split(real_jid)?.resource {
+        Some(_) => Err(NOT_BARE),
+        None => Ok(()),
+    }
+}
+
+/// Why an item of `keep` with a resource is refused.
+pub const NOT_BARE: &str = "it has a resource: `keep` lists accounts, as bare JIDs";
 /// Why a `jid` without a node is refused.
 pub const NOT_AN_ACCOUNT: &str = "it has no node: it names a domain, not an account";
 /// Why a `jid` on the module's own component is refused.
@@ -294,15 +547,16 @@ pub(crate) fn check_room_jid(room: &str) -> Result<(), KickError> {
 }
 
 fn check_nickname(nickname: &str) -> Result<(), KickError> {
+    nickname_problem(nickname).map_err(|reason| KickError::InvalidNickname { reason })
+}
+
+/// What is wrong with `nickname`, if anything.
+fn nickname_problem(nickname: &str) -> Result<(), &'static str> {
     if nickname.is_empty() {
-        return Err(KickError::InvalidNickname {
-            reason: "it is empty",
-        });
+        return Err("it is empty");
     }
     if nickname.len() > jid::MAX_PART_BYTES {
-        return Err(KickError::InvalidNickname {
-            reason: "it is longer than 1023 bytes",
-        });
+        return Err("it is longer than 1023 bytes");
     }
     Ok(())
 }
@@ -315,8 +569,10 @@ pub fn first_non_xml_char(text: &str) -> Option<char> {
     })
 }
 
-/// The whole body: a field problem is the inner error, a syntax problem the outer one.
-struct TopLevel<'a>(Result<Fields<'a>, KickError>);
+/// The whole body: a field problem (or the validated request) is the inner result, a syntax
+/// problem the outer one. The fields are validated as soon as the object ends (a validated request
+/// is smaller to move than the fields); a syntax error after it still wins.
+struct TopLevel<'a>(Result<KickRequest<'a>, KickError>);
 
 impl<'de> Deserialize<'de> for TopLevel<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -337,14 +593,17 @@ impl<'de> Visitor<'de> for TopLevelVisitor {
         let mut fields = Fields::default();
         let mut problem = None;
         while let Some(key) = map.next_key::<Json<'de>>()? {
-            let value = map.next_value::<Json<'de>>()?;
-            let Json::Text(key) = key else { continue };
-            let Some((field, slot)) = fields.slot(&key) else {
+            let known = match &key {
+                Json::Text(key) => fields.slot(key),
+                _ => None,
+            };
+            let Some((field, slot)) = known else {
+                map.next_value::<Json<'de>>()?;
                 continue;
             };
             let seen = match slot {
                 SlotRef::Text(slot) => {
-                    match value {
+                    match map.next_value::<Json<'de>>()? {
                         Json::Text(text) => slot.value = Some(text),
                         Json::Null => {}
                         other => {
@@ -356,7 +615,24 @@ impl<'de> Visitor<'de> for TopLevelVisitor {
                     }
                     std::mem::replace(&mut slot.seen, true)
                 }
+                SlotRef::List(slot) => {
+                    match map.next_value::<Listed<'de>>()? {
+                        Listed::Texts(texts) => slot.value = Some(texts),
+                        Listed::Null => {}
+                        Listed::Other(_) if field == "keep" => {
+                            problem.get_or_insert(KickError::InvalidValue {
+                                field,
+                                expected: KEEP_EXPECTED,
+                            });
+                        }
+                        Listed::Other(found) => {
+                            problem.get_or_insert(KickError::WrongType { field, found });
+                        }
+                    }
+                    std::mem::replace(&mut slot.seen, true)
+                }
                 SlotRef::Flag(slot) => {
+                    let value = map.next_value::<Json<'de>>()?;
                     if !matches!(value, Json::Null) {
                         slot.value = Some(value);
                     }
@@ -367,7 +643,10 @@ impl<'de> Visitor<'de> for TopLevelVisitor {
                 problem.get_or_insert(KickError::DuplicateField { field });
             }
         }
-        Ok(TopLevel(problem.map_or(Ok(fields), Err)))
+        Ok(TopLevel(match problem {
+            Some(problem) => Err(problem),
+            None => fields.validate(),
+        }))
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
@@ -402,6 +681,80 @@ impl<'de> Visitor<'de> for TopLevelVisitor {
 
 fn not_an_object<'a>(found: &'static str) -> TopLevel<'a> {
     TopLevel(Err(KickError::NotAnObject { found }))
+}
+
+/// A list field's value: one string, or an array of values (each checked by validation).
+enum Texts<'a> {
+    One(Cow<'a, str>),
+    Many(Vec<Json<'a>>),
+}
+
+/// Any JSON value, read for a list field: strings and arrays are kept.
+enum Listed<'a> {
+    Texts(Texts<'a>),
+    Null,
+    Other(&'static str),
+}
+
+impl<'de> Deserialize<'de> for Listed<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(ListedVisitor)
+    }
+}
+
+struct ListedVisitor;
+
+impl<'de> Visitor<'de> for ListedVisitor {
+    type Value = Listed<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Listed::Texts(Texts::One(Cow::Borrowed(v))))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Listed::Texts(Texts::One(Cow::Owned(v.to_owned()))))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Listed::Texts(Texts::One(Cow::Owned(v))))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Listed::Null)
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Listed::Other("a boolean"))
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(Listed::Other("a number"))
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(Listed::Other("a number"))
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(Listed::Other("a number"))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element::<Json<'de>>()? {
+            items.push(item);
+        }
+        Ok(Listed::Texts(Texts::Many(items)))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<Json<'de>, Json<'de>>()?.is_some() {}
+        Ok(Listed::Other("an object"))
+    }
 }
 
 /// Any JSON value, fully parsed (strings decoded and checked); kept when it is text, a boolean

@@ -1,6 +1,7 @@
 //! Every response body: the one place that knows the JSON shapes.
 
 use serde::Serialize;
+use serde_json::value::RawValue;
 
 use crate::error::KickError;
 
@@ -216,6 +217,159 @@ pub fn bans_body(room: &str, bans: &[BanEntry]) -> String {
     })
 }
 
+/// `{"muc": "<room>", "kicked": [...], "kept": [...], "dry_run": <bool>}`: the 200 body of keep.
+pub fn keep_body<S: AsRef<str>>(room: &str, kicked: &[S], kept: &[S], dry_run: bool) -> String {
+    to_json(&KeepBody {
+        muc: room,
+        kicked,
+        kept,
+        dry_run,
+    })
+}
+
+#[derive(Serialize)]
+struct KeepBody<'a, S: AsRef<str>> {
+    muc: &'a str,
+    #[serde(serialize_with = "serialize_strs")]
+    kicked: &'a [S],
+    #[serde(serialize_with = "serialize_strs")]
+    kept: &'a [S],
+    dry_run: bool,
+}
+
+/// One target's outcome in a request with several: the item as given, and the status and body
+/// its single form would have answered.
+#[derive(Debug, Clone, Copy)]
+pub struct Outcome<'a> {
+    /// The item as given in the request.
+    pub given: &'a str,
+    /// The single form's status.
+    pub status: u16,
+    /// The single form's body (one of this module's bodies).
+    pub body: &'a str,
+}
+
+/// `{"muc": "<room>", "results": [...]}` (no `muc` for every room): each target as given
+/// under `field`, then the fields of its single form's 200 body but `muc`, or, when that was
+/// refused, `"error": {"status", "condition", "error"}`.
+pub fn results_body(room: Option<&str>, field: &str, outcomes: &[Outcome<'_>]) -> String {
+    let results = outcomes
+        .iter()
+        .map(|outcome| Entry {
+            field,
+            given: outcome.given,
+            fields: fields_of(outcome),
+        })
+        .collect();
+    to_json(&ResultsBody { muc: room, results })
+}
+
+#[derive(Serialize)]
+struct ResultsBody<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    muc: Option<&'a str>,
+    results: Vec<Entry<'a>>,
+}
+
+/// One result: the target, then what happened to it.
+struct Entry<'a> {
+    field: &'a str,
+    given: &'a str,
+    fields: Fields,
+}
+
+/// What happened to one target.
+enum Fields {
+    /// Its single form's 200 body's fields but `muc`, in order, each value as written.
+    Done(Vec<(String, Box<RawValue>)>),
+    /// Its single form was refused.
+    Refused(ItemError),
+}
+
+#[derive(Serialize)]
+struct ItemError {
+    status: u16,
+    condition: String,
+    error: String,
+}
+
+#[derive(serde::Deserialize)]
+struct ErrorFields {
+    error: String,
+    condition: String,
+}
+
+impl Serialize for Entry<'_> {
+    fn serialize<Z: serde::Serializer>(&self, z: Z) -> Result<Z::Ok, Z::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = z.serialize_map(None)?;
+        map.serialize_entry(self.field, self.given)?;
+        match &self.fields {
+            Fields::Done(fields) => {
+                for (key, value) in fields {
+                    map.serialize_entry(key, value)?;
+                }
+            }
+            Fields::Refused(error) => map.serialize_entry("error", error)?,
+        }
+        map.end()
+    }
+}
+
+/// What happened to one target, from its single form's answer; a body that is not one of the
+/// module's counts as an internal error.
+fn fields_of(outcome: &Outcome<'_>) -> Fields {
+    let internal = || {
+        Fields::Refused(ItemError {
+            status: 500,
+            condition: KickError::Internal.condition().to_owned(),
+            error: KickError::Internal.to_string(),
+        })
+    };
+    if outcome.status == 200 {
+        return match serde_json::from_str::<Ordered>(outcome.body) {
+            Ok(Ordered(fields)) => {
+                Fields::Done(fields.into_iter().filter(|(key, _)| key != "muc").collect())
+            }
+            Err(_) => internal(),
+        };
+    }
+    match serde_json::from_str::<ErrorFields>(outcome.body) {
+        Ok(ErrorFields { error, condition }) => Fields::Refused(ItemError {
+            status: outcome.status,
+            condition,
+            error,
+        }),
+        Err(_) => internal(),
+    }
+}
+
+/// A JSON object's fields in the order written, each value as written.
+struct Ordered(Vec<(String, Box<RawValue>)>);
+
+impl<'de> serde::Deserialize<'de> for Ordered {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct OrderedVisitor;
+        impl<'de> serde::de::Visitor<'de> for OrderedVisitor {
+            type Value = Ordered;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Ordered, A::Error> {
+                let mut fields = Vec::new();
+                while let Some(entry) = map.next_entry::<String, Box<RawValue>>()? {
+                    fields.push(entry);
+                }
+                Ok(Ordered(fields))
+            }
+        }
+        deserializer.deserialize_map(OrderedVisitor)
+    }
+}
+
 /// A Unix time in seconds as RFC 3339 UTC with whole seconds, e.g. `2026-11-25T03:04:05Z`.
 pub fn rfc3339(unix: i64) -> String {
     let (days, second_of_day) = (unix.div_euclid(86_400), unix.rem_euclid(86_400));
@@ -397,6 +551,98 @@ mod tests {
         ] {
             assert_eq!(rfc3339(unix), text, "{unix}");
         }
+    }
+
+    #[test]
+    fn keep_body_lists_kicked_kept_and_whether_dry() {
+        assert_eq!(
+            keep_body("r@m", &["Bob", "Eve"], &["Alice"], false),
+            r#"{"muc":"r@m","kicked":["Bob","Eve"],"kept":["Alice"],"dry_run":false}"#
+        );
+        assert_eq!(
+            keep_body::<&str>("r@m", &[], &[], true),
+            r#"{"muc":"r@m","kicked":[],"kept":[],"dry_run":true}"#
+        );
+    }
+
+    #[test]
+    fn results_body_turns_each_single_body_into_a_result() {
+        let banned = banned_body("r@m", &["Bob"], "bob@h", None);
+        let missing = error_body(&KickError::OccupantNotFound);
+        let refused = error_body(&KickError::DomainBanned { domain: "h".into() });
+        let outcomes = [
+            Outcome {
+                given: "Bob",
+                status: 200,
+                body: &banned,
+            },
+            Outcome {
+                given: "Nobody",
+                status: 404,
+                body: &missing,
+            },
+            Outcome {
+                given: "x\"y",
+                status: 409,
+                body: &refused,
+            },
+        ];
+        assert_eq!(
+            results_body(Some("r@m"), "nickname", &outcomes),
+            concat!(
+                r#"{"muc":"r@m","results":["#,
+                r#"{"nickname":"Bob","kicked":["Bob"],"banned":"bob@h","until":null},"#,
+                r#"{"nickname":"Nobody","error":{"status":404,"condition":"item-not-found","error":"No such occupant in the room"}},"#,
+                r#"{"nickname":"x\"y","error":{"status":409,"condition":"conflict","error":"The whole domain h is banned in the room, so the account would stay banned: lift that ban instead"}}"#,
+                "]}"
+            )
+        );
+    }
+
+    #[test]
+    fn results_body_of_every_room_has_no_muc() {
+        let rooms = rooms_body(&[("a@m", vec!["Bob"])]);
+        let unbanned = unbanned_body("r@m", "bob@h");
+        assert_eq!(
+            results_body(
+                None,
+                "jid",
+                &[Outcome {
+                    given: "BOB@h",
+                    status: 200,
+                    body: &rooms,
+                }]
+            ),
+            r#"{"results":[{"jid":"BOB@h","rooms":[{"muc":"a@m","kicked":["Bob"]}]}]}"#
+        );
+        assert_eq!(
+            results_body(
+                Some("r@m"),
+                "jid",
+                &[Outcome {
+                    given: "bob@h",
+                    status: 200,
+                    body: &unbanned,
+                }]
+            ),
+            r#"{"muc":"r@m","results":[{"jid":"bob@h","unbanned":"bob@h"}]}"#
+        );
+    }
+
+    #[test]
+    fn results_body_of_a_body_that_is_not_json_is_an_internal_error() {
+        assert_eq!(
+            results_body(
+                Some("r@m"),
+                "jid",
+                &[Outcome {
+                    given: "a@h",
+                    status: 200,
+                    body: "nope",
+                }]
+            ),
+            r#"{"muc":"r@m","results":[{"jid":"a@h","error":{"status":500,"condition":"internal-server-error","error":"Internal error"}}]}"#
+        );
     }
 
     #[test]

@@ -340,10 +340,10 @@ fn field_problems_are_400_and_name_the_field() {
             },
         ),
         (
-            r#"{"muc":"r@muc.localhost","nickname":["B"]}"#,
+            r#"{"muc":"r@muc.localhost","nickname":{"B":1}}"#,
             KickError::WrongType {
                 field: "nickname",
-                found: "an array",
+                found: "an object",
             },
         ),
         (

@@ -6,6 +6,7 @@
 
 use std::time::Instant;
 
+use http_muc_kick_core::request::Item;
 use http_muc_kick_core::{Action, HttpRequest, KickError, Kicker, Settings, response};
 use libfuzzer_sys::fuzz_target;
 
@@ -15,6 +16,24 @@ fn field(data: &[u8]) -> (Option<&[u8]>, &[u8]) {
         Some(end) => (data.get(..end), data.get(end + 1..).unwrap_or_default()),
         None => (None, data),
     }
+}
+
+/// The results body of `items`, each reported found (200) and missing (404) in turn.
+fn results(room: Option<&str>, field: &str, items: &[Item<'_>]) -> String {
+    let found = response::kicked_body(room.unwrap_or_default(), &["x"]);
+    let missing = response::error_body(&KickError::OccupantNotFound);
+    let outcomes: Vec<response::Outcome<'_>> = items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| response::Outcome {
+            given: &item.given,
+            status: if i % 2 == 0 { 200 } else { 404 },
+            body: if i % 2 == 0 { &found } else { &missing },
+        })
+        .collect();
+    let body = response::results_body(room, field, &outcomes);
+    assert!(!body.contains("internal-server-error"));
+    body
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -51,6 +70,16 @@ fuzz_target!(|data: &[u8]| {
                     }
                     Action::KickEverywhere { jid, .. } => {
                         response::rooms_body(&[(jid.as_ref(), vec![jid.as_ref()])])
+                    }
+                    Action::KickMany { room, targets, .. } => {
+                        assert!((1..=100).contains(&targets.items().len()));
+                        results(Some(room), targets.field(), targets.items())
+                    }
+                    Action::UnbanMany { room, jids } => results(Some(room), "jid", jids),
+                    Action::KickEverywhereMany { jids, .. } => results(None, "jid", jids),
+                    Action::Keep { room, keep, dry_run, .. } => {
+                        let given: Vec<&str> = keep.iter().map(|i| i.given.as_ref()).collect();
+                        response::keep_body(room, &given, &given, *dry_run)
                     }
                 };
                 assert!(body.starts_with('{'));

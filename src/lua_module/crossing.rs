@@ -142,6 +142,21 @@ impl Crossing {
                     text,
                 }
             }
+            // Several targets, or keep: Lua asks `plan(body)` for the items (mlua's safe API).
+            Action::KickMany { .. }
+            | Action::UnbanMany { .. }
+            | Action::KickEverywhereMany { .. }
+            | Action::Keep { .. } => Reply {
+                outs: [
+                    Out::Static("many"),
+                    Out::Nil,
+                    Out::Nil,
+                    Out::Nil,
+                    Out::Nil,
+                    Out::Nil,
+                ],
+                text: String::new(),
+            },
         }
     }
 
@@ -384,6 +399,7 @@ unsafe fn arg<'a>(state: *mut ffi::lua_State, index: c_int) -> Option<&'a [u8]> 
 ///   `true` (until lifted) or whole seconds;
 /// - an unban: `"unban", room, jid, nil, prepared, nil`;
 /// - a kick from every room: `"everywhere", nil, jid, reason|nil, prepared, nil`;
+/// - several targets or keep: `"many"` and five nils (`plan(body)` then gives the items);
 /// - a refusal: `"refuse", status, body, message, retry_after|nil, nil`, where `body` is nil for
 ///   the refusals whose body never changes (`fixed.bodies[status]` has it, built at load).
 ///
