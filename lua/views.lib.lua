@@ -48,7 +48,7 @@ end
 local function sessions_of(occupant)
 	local sessions = {};
 	for real_jid in occupant:each_session() do sessions[#sessions + 1] = real_jid; end
-	sort(sessions);
+	if sessions[2] then sort(sessions); end
 	return sessions;
 end
 
@@ -58,13 +58,22 @@ local function occupant_id(room, occupant)
 end
 
 local function nickname(room, occupant) return occupant.nick:sub(#room.jid + 2); end
-local function affiliation(room, occupant) return room:get_affiliation(occupant.bare_jid) or "none"; end
+-- room:get_affiliation, without its jid_split (a third of a view's cost over 1 000 occupants): the
+-- account's own affiliation, else outcast when its whole domain is banned.
+local function affiliation(room, occupant)
+	local affiliations, bare_jid = rawget(room, "_affiliations"), occupant.bare_jid;
+	if type(affiliations) ~= "table" then return room:get_affiliation(bare_jid) or "none"; end
+	local own = affiliations[bare_jid];
+	if own then return own; end
+	local at = bare_jid:find("@", 1, true);
+	return affiliations[at and bare_jid:sub(at + 1) or bare_jid] == "outcast" and "outcast" or "none";
+end
 
 -- The walks.
 
 local function occupants_of(room)
 	local list = {};
-	for _, occupant in room:each_occupant() do
+	for _, occupant in occupants.each(room) do -- in place: each_occupant copies every occupant
 		list[#list + 1] = { nickname = nickname(room, occupant); jid = occupant.bare_jid;
 			sessions = sessions_of(occupant); role = occupant.role or "none";
 			affiliation = affiliation(room, occupant); occupant_id = occupant_id(room, occupant) };

@@ -191,12 +191,12 @@ fn occupants_body(_: &Lua, (room, occupants): (BorrowedStr, Vec<Table>)) -> mlua
         .iter()
         .map(|o| {
             Ok(response::RoomOccupant {
-                nickname: o.get("nickname")?,
-                jid: o.get("jid")?,
-                sessions: o.get("sessions")?,
-                role: o.get("role")?,
-                affiliation: o.get("affiliation")?,
-                occupant_id: o.get("occupant_id")?,
+                nickname: o.raw_get("nickname")?,
+                jid: o.raw_get("jid")?,
+                sessions: o.raw_get("sessions")?,
+                role: o.raw_get("role")?,
+                affiliation: o.raw_get("affiliation")?,
+                occupant_id: o.raw_get("occupant_id")?,
             })
         })
         .collect::<mlua::Result<Vec<_>>>()?;
@@ -210,11 +210,11 @@ fn account_rooms_body(_: &Lua, (jid, rooms): (BorrowedStr, Vec<Table>)) -> mlua:
         .iter()
         .map(|r| {
             Ok(response::AccountRoom {
-                muc: r.get("muc")?,
-                nickname: r.get("nickname")?,
-                sessions: r.get("sessions")?,
-                role: r.get("role")?,
-                affiliation: r.get("affiliation")?,
+                muc: r.raw_get("muc")?,
+                nickname: r.raw_get("nickname")?,
+                sessions: r.raw_get("sessions")?,
+                role: r.raw_get("role")?,
+                affiliation: r.raw_get("affiliation")?,
             })
         })
         .collect::<mlua::Result<Vec<_>>>()?;
@@ -228,10 +228,10 @@ fn bans_body(_: &Lua, (room, bans): (BorrowedStr, Vec<Table>)) -> mlua::Result<S
         .iter()
         .map(|b| {
             Ok(response::BanEntry {
-                jid: b.get("jid")?,
-                until: b.get::<Option<f64>>("until")?.map(|t| t.floor() as i64),
-                reason: b.get("reason")?,
-                by_module: b.get("by_module")?,
+                jid: b.raw_get("jid")?,
+                until: b.raw_get::<Option<f64>>("until")?.map(|t| t.floor() as i64),
+                reason: b.raw_get("reason")?,
+                by_module: b.raw_get("by_module")?,
             })
         })
         .collect::<mlua::Result<Vec<_>>>()?;
