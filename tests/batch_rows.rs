@@ -493,3 +493,17 @@ fn an_item_refused_by_prosody_is_named_like_the_core_names_it() {
     );
     assert_eq!(item_refused("keep", 2, "jid_on_component").status(), 400);
 }
+
+#[test]
+fn the_plan_of_a_batch_is_made_for_the_configured_host() {
+    // The Lua boundary hands kicker.host() to plan(): a room there is prepared, one elsewhere a 404.
+    let host = kicker().host().to_owned();
+    assert_eq!(host, HOST);
+    let body = br#"{"muc": "room@muc.localhost", "nickname": ["Bob"]}"#;
+    assert!(kicker::plan(&host, body).is_ok());
+    let elsewhere = br#"{"muc": "room@elsewhere.example", "nickname": ["Bob"]}"#;
+    assert!(matches!(
+        kicker::plan(&host, elsewhere),
+        Err(KickError::RoomElsewhere { .. })
+    ));
+}
