@@ -353,4 +353,29 @@ describe("several targets and keep", function ()
 			kicker.results_body(nil, "jid", { { given = "a@h"; status = 200; body = '{"rooms":[]}' } }));
 		assert.equal('{"muc":"r@m","kicked":["A","B"],"kept":[],"dry_run":true}', kicker.keep_body("r@m", { "A", "B" }, {}, true));
 	end);
+
+	it("occupants_body(), account_rooms_body() and bans_body() render the views from plain tables", function ()
+		local kicker = new_kicker();
+		assert.equal('{"muc":"r@m","occupants":[{"nickname":"Bob","jid":"bob@h","sessions":["bob@h/a","bob@h/b"],'
+			.. '"role":"participant","affiliation":"member","occupant_id":"id="},{"nickname":"Eve","jid":"eve@h",'
+			.. '"sessions":["eve@h/x"],"role":"moderator","affiliation":"owner","occupant_id":null}]}',
+			kicker.occupants_body("r@m", {
+				{ nickname = "Bob"; jid = "bob@h"; sessions = { "bob@h/a", "bob@h/b" }; role = "participant";
+					affiliation = "member"; occupant_id = "id=" },
+				{ nickname = "Eve"; jid = "eve@h"; sessions = { "eve@h/x" }; role = "moderator"; affiliation = "owner" },
+			}));
+		assert.equal('{"muc":"r@m","occupants":[]}', kicker.occupants_body("r@m", {}));
+		assert.equal('{"jid":"bob@h","rooms":[{"muc":"r@m","nickname":"Bob","sessions":["bob@h/a"],'
+			.. '"role":"visitor","affiliation":"none"}]}',
+			kicker.account_rooms_body("bob@h", {
+				{ muc = "r@m"; nickname = "Bob"; sessions = { "bob@h/a" }; role = "visitor"; affiliation = "none" },
+			}));
+		assert.equal('{"jid":"bob@h","rooms":[]}', kicker.account_rooms_body("bob@h", {}));
+		assert.equal('{"muc":"r@m","bans":[{"jid":"bob@h","until":"1970-01-01T00:01:40Z","reason":"spam",'
+			.. '"by_module":true},{"jid":"h","until":null,"reason":null,"by_module":false}]}',
+			kicker.bans_body("r@m", {
+				{ jid = "bob@h"; ["until"] = 100.5; reason = "spam"; by_module = true },
+				{ jid = "h"; by_module = false },
+			}));
+	end);
 end);
