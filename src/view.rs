@@ -109,7 +109,7 @@ fn decode(text: &[u8]) -> Result<Cow<'_, str>, KickError> {
                 let high = rest.next().and_then(|&h| hex(h));
                 let low = rest.next().and_then(|&l| hex(l));
                 match (high, low) {
-                    (Some(high), Some(low)) => high << 4 | low,
+                    (Some(high), Some(low)) => (high << 4) | low,
                     _ => {
                         return Err(KickError::InvalidQuery {
                             detail: "a % is not followed by two hexadecimal digits".into(),

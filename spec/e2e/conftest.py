@@ -12,7 +12,7 @@ import re
 import pytest
 
 from harness import Occupant, Prosody, XmppLoop
-from support import MUC, PLUGIN_DIR, Api, components, log_entries
+from support import MUC, PLUGIN_DIR, Api, components, fresh_sessions, log_entries
 
 USERS = (("alice", "alice-pw"), ("bob", "bob-pw"), ("carol", "carol-pw"))
 
@@ -121,6 +121,14 @@ def new_room(request):
         n = next(_rooms)
         return f"r{n}@{host}" if short else f"r{n}-{slug}@{host}"
     return make
+
+
+@pytest.fixture
+def connect(server, xmpp):
+    """connect("bob", "phone"): a fresh logged-in session on this module's server, stopped at the
+    end of the test."""
+    with fresh_sessions(xmpp, lambda: server.c2s_port) as make:
+        yield make
 
 
 @pytest.fixture

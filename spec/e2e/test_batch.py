@@ -19,8 +19,7 @@ import pytest
 from harness import has_status, kick_details, muc_user
 from test_every_room import cpu, log_level
 from test_operations import kicked_total, requests_total, scrape
-from support import (Api, assert_json, fresh_sessions, join, kick_presences, log_entries, serve,
-                     wait_kick)
+from support import assert_json, join, kick_presences, log_entries, serve, wait_kick
 
 BATCH = "batch.localhost"
 RAISING = "braise.localhost"
@@ -45,17 +44,6 @@ Component "{RAISING}" "muc"
 @pytest.fixture(scope="module")
 def server():
     yield from serve(COMPONENTS, USERS)
-
-
-@pytest.fixture
-def connect(server, xmpp):
-    with fresh_sessions(xmpp, lambda: server.c2s_port) as make:
-        yield make
-
-
-@pytest.fixture
-def api(server, ip):
-    return Api(server, ip)
 
 
 @pytest.fixture

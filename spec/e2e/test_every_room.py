@@ -16,7 +16,7 @@ import re
 import pytest
 
 from harness import has_status, kick_details, kick_presence_from
-from support import Api, assert_json, fresh_sessions, join, kick_presences, serve, wait_kick
+from support import Api, assert_json, join, kick_presences, serve, wait_kick
 
 EVERY = "every.localhost"
 TINY = "tiny.localhost"
@@ -56,13 +56,6 @@ Component "{BULK}" "muc"
 @pytest.fixture(scope="module")
 def server():
     yield from serve(COMPONENTS, USERS)
-
-
-@pytest.fixture
-def connect(server, xmpp):
-    """connect("bob", "phone"): a fresh logged-in session, stopped at the end of the test."""
-    with fresh_sessions(xmpp, lambda: server.c2s_port) as make:
-        yield make
 
 
 @pytest.fixture

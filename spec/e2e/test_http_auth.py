@@ -34,7 +34,7 @@ import pytest
 
 from harness import HERE, Prosody, has_status, kick_details
 from test_every_room import shell_result
-from support import (PLUGIN_DIR, Api, assert_json, fresh_sessions, join, kick_presences, wait_kick)
+from support import PLUGIN_DIR, assert_json, join, kick_presences, wait_kick
 
 AUTH = "auth.localhost"
 TOKEN = "Bearer httpauth-s3cret"
@@ -141,17 +141,6 @@ Component "{AUTH}" "muc"
     finally:
         instance.cleanup()
         shutil.rmtree(only, ignore_errors=True)
-
-
-@pytest.fixture
-def connect(server, xmpp):
-    with fresh_sessions(xmpp, lambda: server.c2s_port) as make:
-        yield make
-
-
-@pytest.fixture
-def api(server, ip):
-    return Api(server, ip)
 
 
 @pytest.fixture

@@ -14,8 +14,7 @@ import pytest
 
 from harness import kick_details, muc_user
 from test_every_room import cpu, log_level, shell_result
-from support import (Api, assert_json, fresh_sessions, join, kick_presences, log_entries, serve,
-                     wait_kick)
+from support import assert_json, join, kick_presences, log_entries, serve, wait_kick
 
 KEEP = "keep.localhost"
 TOKEN = "Bearer keep-s3cret"
@@ -33,17 +32,6 @@ Component "{KEEP}" "muc"
 @pytest.fixture(scope="module")
 def server():
     yield from serve(COMPONENTS, USERS)
-
-
-@pytest.fixture
-def connect(server, xmpp):
-    with fresh_sessions(xmpp, lambda: server.c2s_port) as make:
-        yield make
-
-
-@pytest.fixture
-def api(server, ip):
-    return Api(server, ip)
 
 
 @pytest.fixture

@@ -56,6 +56,14 @@ expected-statuses = ["200", "401", "403", "404", "409", "413", "429"]
 [phases.coverage]
 # Not QUERY (nor PROPFIND...): Prosody cannot route it and answers with its own HTML 404
 unexpected-methods = ["get", "put", "delete", "patch", "trace", "options"]
+
+# A form-exploded query cannot carry a nested value: a generated "invalid" query whose muc is
+# an object (Y: null) beside a valid jid goes out as jid=...&muc[Y]=null, a parameter of another name
+# that the module rightly ignores, and answers 200. The views' 400s are checked one by one in
+# test_views.py instead.
+[[operations]]
+include-path-regex = "^/muc_kick/(occupants|bans)$"
+checks.negative_data_rejection.enabled = false
 """
 
 # Some fuzzed kicks name the room of a real occupant (see the occupant fixture). Fuzzing only: in

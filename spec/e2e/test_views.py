@@ -17,7 +17,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from support import Api, assert_json, fresh_sessions, is_module_json, join, log_entries, serve
+from support import assert_json, is_module_json, join, log_entries, serve
 from test_bans import end_time, owner_sets
 
 VIEWS = "views.localhost"   # the module, persistent rooms, 3 failures allowed
@@ -59,17 +59,6 @@ Component "{NOIDS}" "muc"
 @pytest.fixture(scope="module")
 def server():
     yield from serve(COMPONENTS, USERS)
-
-
-@pytest.fixture
-def connect(server, xmpp):
-    with fresh_sessions(xmpp, lambda: server.c2s_port) as make:
-        yield make
-
-
-@pytest.fixture
-def api(server, ip):
-    return Api(server, ip)
 
 
 @pytest.fixture

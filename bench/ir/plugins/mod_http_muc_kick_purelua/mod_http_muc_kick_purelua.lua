@@ -230,11 +230,8 @@ local function kick(request, muc, nickname, real_jid, reason)
 	return respond(200, json.encode({ muc = room_jid, kicked = kicked }));
 end
 
-local function handle(event)
-	local request = event.request;
-	if request.method ~= "POST" then
-		return refuse(request, 405, "Only POST is allowed on this endpoint");
-	end
+-- The lockout (429), then the Authorization check (401); nil when the caller may go on.
+local function refuse_caller(request)
 	local now = monotonic();
 	local wait = retry_after(request.ip, now);
 	if wait then
@@ -245,6 +242,15 @@ local function handle(event)
 		record_failure(request.ip, now);
 		return refuse(request, 401, "Authorization failed");
 	end
+end
+
+local function handle(event)
+	local request = event.request;
+	if request.method ~= "POST" then
+		return refuse(request, 405, "Only POST is allowed on this endpoint");
+	end
+	local refused = refuse_caller(request);
+	if refused then return refused; end
 	if request.headers.transfer_encoding then
 		return refuse(request, 411, "Chunked request bodies are not supported; send Content-Length");
 	end
@@ -293,16 +299,8 @@ local function view(event)
 	if request.method ~= "GET" and request.method ~= "HEAD" then
 		return refuse(request, 405, "Only GET and HEAD are allowed on this path");
 	end
-	local now = monotonic();
-	local wait = retry_after(request.ip, now);
-	if wait then
-		return refuse(request, 429, "Too many failed authorizations from this address; retry later", nil,
-			{ content_type = "application/json", retry_after = tostring(wait) });
-	end
-	if not authorized(request.headers.authorization) then
-		record_failure(request.ip, now);
-		return refuse(request, 401, "Authorization failed");
-	end
+	local refused = refuse_caller(request);
+	if refused then return refused; end
 	return occupants_view(request, request.url.query or "");
 end
 
