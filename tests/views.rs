@@ -32,7 +32,7 @@ fn get<'a>(
     }
 }
 
-fn view<'a>(which: View, query: &'a str) -> Result<PreparedView<'a>, KickError> {
+fn view(which: View, query: &str) -> Result<PreparedView<'_>, KickError> {
     kicker(None).decide_view(which, &get(b"GET", Some(SECRET), query), Instant::now())
 }
 
