@@ -18,7 +18,7 @@ import pytest
 
 from harness import kick_presence_from
 from support import Api, assert_json, join, kick_presences, serve, wait_kick
-from test_every_room import connect, kicked_by_room, no_kick_in, send_presence  # noqa: F401 (connect: a fixture)
+from test_every_room import kicked_by_room, no_kick_in, send_presence
 
 EVICT = "evict.localhost"
 TINY = "tiny.localhost"
