@@ -120,10 +120,10 @@ local function reenter(outer, nested, wanted)
 	-- How often a finalizer lands inside a call depends on the Lua build's collector (Debian 13's
 	-- Lua 5.1: 800 in 2 000 000 rounds): a twentieth of those wanted still proves that the answers
 	-- held up under re-entry.
-	-- LuaJIT's collector, in some runs, never lands a finalizer inside a call whose only
-	-- allocation is its one result string (kicked_body: 0 in 2 000 000 rounds, one run in three):
-	-- there only the outer answers are checked, and the other Luas (valgrind on 5.4) check the rest.
-	if not (rawget(_G, "jit") and calls == 0) then
+	-- LuaJIT's collector seldom lands a finalizer inside a call whose only allocation is its one
+	-- result string (kicked_body: from 0 to about 80 in 2 000 000 rounds): there the nested calls
+	-- that happen are checked, however few, and the other Luas (valgrind on 5.4) need a twentieth.
+	if not rawget(_G, "jit") then
 		assert.is_true(calls >= wanted / 20, ("only %d nested calls in %d rounds"):format(calls, rounds));
 	end
 	return wrong, nested_wrong;
