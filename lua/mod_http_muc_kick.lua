@@ -29,7 +29,7 @@ local logtext = module:require("logtext"); -- client text in log lines
 local views = module:require("views"); -- GET /occupants and /bans, read-only
 
 local requests_by_status = module:metric("counter", "requests", "",
-	"HTTP kick requests, by response status", { "status" });
+	"HTTP requests to the module (kicks, bans, views), by response status", { "status" });
 local requests = setmetatable({}, { __index = function (counters, status) -- one counter per status
 	local counter = requests_by_status:with_labels(tostring(status));
 	counters[status] = counter;

@@ -354,17 +354,42 @@ describe("several targets and keep", function ()
 		assert.equal('{"muc":"r@m","kicked":["A","B"],"kept":[],"dry_run":true}', kicker.keep_body("r@m", { "A", "B" }, {}, true));
 	end);
 
+	it("occupants_body() answers nil for a list that is not one of occupants", function ()
+		local kicker = new_kicker();
+		local good = { "r@m/Bob", "bob@h", "participant", "none", false, 1, "bob@h/a" };
+		assert.is_string(kicker.occupants_body("r@m", good));
+		for name, list in pairs({
+			["a room that is not a string"] = false, ["not a table"] = "r@m/Bob",
+			["no nickname"] = { "r@m", "bob@h", "participant", "none", false, 1, "bob@h/a" },
+			["a JID that is no string"] = { "r@m/Bob", 1, "participant", "none", false, 1, "bob@h/a" },
+			["a role that is no string"] = { "r@m/Bob", "bob@h", true, "none", false, 1, "bob@h/a" },
+			["an affiliation that is no string"] = { "r@m/Bob", "bob@h", "participant", {}, false, 1, "bob@h/a" },
+			["an id that is true"] = { "r@m/Bob", "bob@h", "participant", "none", true, 1, "bob@h/a" },
+			["a count that is no number"] = { "r@m/Bob", "bob@h", "participant", "none", false, "1", "bob@h/a" },
+			["a count with a fraction"] = { "r@m/Bob", "bob@h", "participant", "none", false, 0.5, "bob@h/a" },
+			["a negative count"] = { "r@m/Bob", "bob@h", "participant", "none", false, -1, "bob@h/a" },
+			["more sessions counted than listed"] = { "r@m/Bob", "bob@h", "participant", "none", false, 2, "bob@h/a" },
+			["fewer sessions counted than listed"] = { "r@m/Bob", "bob@h", "participant", "none", false, 0, "bob@h/a" },
+			["a session that is no string"] = { "r@m/Bob", "bob@h", "participant", "none", false, 1, 7 },
+			["a cut-off occupant"] = { "r@m/Bob", "bob@h", "participant", "none", false },
+		}) do
+			assert.is_nil(kicker.occupants_body(name == "a room that is not a string" and 1 or "r@m",
+				list == false and good or list), name);
+		end
+	end);
+
 	it("occupants_body(), account_rooms_body() and bans_body() render the views from plain tables", function ()
 		local kicker = new_kicker();
 		assert.equal('{"muc":"r@m","occupants":[{"nickname":"Bob","jid":"bob@h","sessions":["bob@h/a","bob@h/b"],'
 			.. '"role":"participant","affiliation":"member","occupant_id":"id="},{"nickname":"Eve","jid":"eve@h",'
 			.. '"sessions":["eve@h/x"],"role":"moderator","affiliation":"owner","occupant_id":null}]}',
 			kicker.occupants_body("r@m", {
-				{ nickname = "Bob"; jid = "bob@h"; sessions = { "bob@h/a", "bob@h/b" }; role = "participant";
-					affiliation = "member"; occupant_id = "id=" },
-				{ nickname = "Eve"; jid = "eve@h"; sessions = { "eve@h/x" }; role = "moderator"; affiliation = "owner" },
+				"r@m/Bob", "bob@h", "participant", "member", "id=", 2, "bob@h/b", "bob@h/a",
+				"r@m/Eve", "eve@h", "moderator", "owner", false, 1, "eve@h/x",
 			}));
 		assert.equal('{"muc":"r@m","occupants":[]}', kicker.occupants_body("r@m", {}));
+		assert.equal('{"muc":"r@m","occupants":[{"nickname":"a/b","jid":"j","sessions":[],"role":"r",'
+			.. '"affiliation":"a","occupant_id":null}]}', kicker.occupants_body("r@m", { "r@m/a/b", "j", "r", "a", false, 0 }));
 		assert.equal('{"jid":"bob@h","rooms":[{"muc":"r@m","nickname":"Bob","sessions":["bob@h/a"],'
 			.. '"role":"visitor","affiliation":"none"}]}',
 			kicker.account_rooms_body("bob@h", {

@@ -177,6 +177,23 @@ describe("decide(), view() and kicked_body() called again from a finalizer while
 		assert.equal(0, nested_wrong);
 	end);
 
+	it("give occupants_body's body intact, its list read in place", function ()
+		local kicker = new_kicker();
+		local wrong, nested_wrong = reenter(function (round)
+			local room = ("r%d%s@m"):format(round, PADDING);
+			return function ()
+				return kicker.occupants_body(room, { room .. "/Bob", "b@h", "participant", "none", false, 2, "b@h/2", "b@h/1" });
+			end, function ()
+				return pack(('{"muc":"%s","occupants":[{"nickname":"Bob","jid":"b@h","sessions":["b@h/1","b@h/2"],'
+					.. '"role":"participant","affiliation":"none","occupant_id":null}]}'):format(room));
+			end;
+		end, function ()
+			return kicker.occupants_body("x@m", {}) == '{"muc":"x@m","occupants":[]}';
+		end);
+		assert.equal(0, wrong);
+		assert.equal(0, nested_wrong);
+	end);
+
 	it_upvalues("give the outer answer intact when a finalizer runs the owner's __gc by hand meanwhile", function ()
 		local kicker, killed = new_kicker(), false;
 		local wrong, nested_wrong = reenter(function (round)
@@ -327,6 +344,23 @@ describe("arguments of every type", function ()
 		local many = {};
 		for i = 1, 1000 do many[i] = values[i % #values + 1]; end
 		assert.equal(6, select("#", kicker.view(unpack(many))));
+	end);
+
+	it("occupants_body() answers nil for a value of any other type, in every place of its list", function ()
+		local kicker = new_kicker();
+		local good = { "r@m/B", "b@h", "participant", "none", "id", 1, "b@h/1" };
+		for i = 0, #values do
+			local value = values[i];
+			assert.equal(type(value) == "string" and "string" or "nil", type(kicker.occupants_body(value, good)));
+			assert.is_nil(kicker.occupants_body("r@m", value ~= nil and type(value) ~= "table" and value or nil));
+			for place = 1, #good do
+				local list = { unpack(good) };
+				list[place] = value;
+				local fits = type(value) == type(good[place]) or (place == 5 and value == false);
+				local body = kicker.occupants_body("r@m", list);
+				if not fits then assert.is_nil(body, place); end
+			end
+		end
 	end);
 
 	it("kicked_body() leaves out the nicknames that are not strings", function ()

@@ -1,9 +1,11 @@
 //! The Lua boundary: converts Lua values into core calls and results back. Nothing else.
 //!
 //! What runs once (loading, options) uses mlua's safe API; the calls every request makes are
-//! the C closures of `crossing`.
+//! the C closures of `crossing`, and the view of a room reads its flat list in place
+//! (`occupant_list`).
 
 mod crossing;
+mod occupant_list;
 
 use mlua::{BorrowedStr, Function, Lua, Table, Value, Variadic};
 
@@ -64,7 +66,10 @@ fn per_request_calls(lua: &Lua, kicker: Kicker) -> mlua::Result<Table> {
     calls.set("decide", decide)?;
     calls.set("kicked_body", kicked_body)?;
     calls.set("view", view)?;
-    calls.set("occupants_body", lua.create_function(occupants_body)?)?;
+    // SAFETY: a plain C function (no upvalues) of the same Lua's API.
+    calls.set("occupants_body", unsafe {
+        lua.create_c_function(occupant_list::occupants_body)?
+    })?;
     calls.set(
         "account_rooms_body",
         lua.create_function(account_rooms_body)?,
@@ -182,25 +187,6 @@ fn rooms_body(_: &Lua, rooms: Vec<Table>) -> mlua::Result<String> {
         })
         .collect::<mlua::Result<Vec<_>>>()?;
     Ok(response::rooms_body(&rooms))
-}
-
-/// `occupants_body(room, { { nickname, jid, sessions = { full jid, ... }, role, affiliation,
-/// occupant_id = id|nil }, ... })`: the 200 body of the view of a room's occupants.
-fn occupants_body(_: &Lua, (room, occupants): (BorrowedStr, Vec<Table>)) -> mlua::Result<String> {
-    let occupants = occupants
-        .iter()
-        .map(|o| {
-            Ok(response::RoomOccupant {
-                nickname: o.raw_get("nickname")?,
-                jid: o.raw_get("jid")?,
-                sessions: o.raw_get("sessions")?,
-                role: o.raw_get("role")?,
-                affiliation: o.raw_get("affiliation")?,
-                occupant_id: o.raw_get("occupant_id")?,
-            })
-        })
-        .collect::<mlua::Result<Vec<_>>>()?;
-    Ok(response::occupants_body(&room, &occupants))
 }
 
 /// `account_rooms_body(jid, { { muc, nickname, sessions = { full jid, ... }, role, affiliation },

@@ -14,7 +14,9 @@ WARMUP requests, `callgrind_control -z`, the counted requests over one keep-aliv
 Environment: BENCH_IR_REQUESTS (100) requests per refusal window, BENCH_IR_KICKS (50) per kick
 window, BENCH_IR_ROUNDS (2); BENCH_IR_KEEP=DIR keeps every window's callgrind dump there
 (stats-path-component-N.callgrind); BENCH_IR_PLUGIN_DIR=DIR measures the mod_http_muc_kick
-installed there instead of staging the current tree.
+installed there instead of staging the current tree; BENCH_IR_LUA=PATH runs Prosody under that
+Lua 5.4 (Debian's has no symbols: a build of its source with -g names the interpreter's own
+functions in the dumps).
 """
 
 import asyncio
@@ -44,6 +46,7 @@ KICKS = int(os.environ.get("BENCH_IR_KICKS", "50"))  # per 200 window: a kick co
 ROUNDS = int(os.environ.get("BENCH_IR_ROUNDS", "2"))
 WARMUP = 5
 KEEP = os.environ.get("BENCH_IR_KEEP")
+LUA = os.environ.get("BENCH_IR_LUA", "lua5.4")  # another Lua 5.4, e.g. one built with symbols to trace
 
 SECRET = "Bearer bench-ir-secret"
 WRONG = "Bearer bench-ir-wrong!"  # as long as SECRET: the requests differ only in what is measured
@@ -150,7 +153,7 @@ class CallgrindProsody:
             self.proc = subprocess.Popen(
                 ["setpriv", "--pdeathsig", "TERM", "valgrind", "--tool=callgrind", "--instr-atstart=no",
                  f"--callgrind-out-file={self.dumps}", f"--vgdb-prefix={self.vgdb_prefix}",
-                 "lua5.4", "/usr/bin/prosody", "--config", self.config, "-F"],
+                 LUA, "/usr/bin/prosody", "--config", self.config, "-F"],
                 stdout=subprocess.DEVNULL, stderr=valgrind_log)
         try:
             wait_for_port(self.c2s_port, self.proc, timeout=180)

@@ -223,7 +223,9 @@ def _probe_bodies():
             "reason": {"muc": MISSING_ROOM, "nickname": "a", "reason": f"a{c}b"},
         }.items():
             bodies[f"{label} {c!r}"] = body
-    for domain in (".", "..", "...", ".x", "x.", "x..", "-", "0", "a" * 1023, "a" * 1024):
+    # hyphens in a label's third and fourth places: IDNA refuses them but in an A-label (xn--)
+    for domain in (".", "..", "...", ".x", "x.", "x..", "-", "0", "a" * 1023, "a" * 1024,
+                   "ab--c", "x.3d--gc20s.y", "a--b", "abc--d", "xn--bcher-kva", "x.XN--bcher-kva"):
         shown = repr(domain) if len(domain) < 10 else f"of {len(domain)}"
         bodies[f"muc domain {shown}"] = {"muc": f"r@{domain}", "jid": "a@b"}
         bodies[f"jid domain {shown}"] = {"muc": MISSING_ROOM, "jid": f"a@{domain}/r"}
