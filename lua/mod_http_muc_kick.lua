@@ -63,22 +63,30 @@ local function respond(status, body, headers)
 		or prebuilt[status];
 end
 
--- detail (in place), what was asked for, goes to the log only; so does the address, cut short: a trusted
+-- refuser(noun, not_allowed) makes the refuse() of the POST endpoint ("kick") or of the views
+-- ("view"), whose 405 response is not_allowed. refuse(request, status, body, message, retry_after,
+-- detail, place, uncounted) logs (warn for 401 and 429, info for the rest) and responds. detail (in
+-- place), what was asked for, goes to the log only; so does the address, cut short: a trusted
 -- proxy passes any X-Forwarded-For text, and an attacker's 9 KB on every line would flood the log.
 -- uncounted: only log (a target of a request with several, which responds once).
-local function refuse(request, status, body, message, retry_after, detail, place, uncounted)
-	local level, ip = (status == 401 or status == 429) and "warn" or "info", request.ip;
-	ip = #ip > 100 and ip:sub(1, 100) .. "..." or ip;
-	if detail then -- every format argument costs when the line is written: the 401s' line has three
-		module:log(level, "Refused kick request from %s: %s: %s%s%s (%d)", ip, message, detail,
-			place and " in " or "", place or "", status);
-	else
-		module:log(level, "Refused kick request from %s: %s (%d)", ip, message, status);
+local function refuser(noun, not_allowed)
+	local line = "Refused " .. noun .. " request from %s: %s (%d)";
+	local line_with_detail = "Refused " .. noun .. " request from %s: %s: %s%s%s (%d)";
+	return function (request, status, body, message, retry_after, detail, place, uncounted)
+		local level, ip = (status == 401 or status == 429) and "warn" or "info", request.ip;
+		ip = #ip > 100 and ip:sub(1, 100) .. "..." or ip;
+		if detail then -- every format argument costs when the line is written: the 401s' line has three
+			module:log(level, line_with_detail, ip, message, detail, place and " in " or "", place or "", status);
+		else
+			module:log(level, line, ip, message, status);
+		end
+		if uncounted then return; end
+		if status == 405 and not body then requests[405]:add(1); return not_allowed; end
+		local headers = retry_after and { content_type = "application/json"; retry_after = ("%d"):format(retry_after) };
+		return respond(status, body or headers and fixed.bodies[status], headers);
 	end
-	if uncounted then return; end
-	local headers = retry_after and { content_type = "application/json"; retry_after = ("%d"):format(retry_after) };
-	return respond(status, body or headers and fixed.bodies[status], headers);
 end
+local refuse = refuser("kick", prebuilt[405]);
 
 -- The handler, for every routed method: the library answers all but a valid POST.
 
@@ -122,5 +130,5 @@ end
 
 module:provides("http", {
 	cors = { enabled = false };
-	route = views.routes(route, kicker, fixed, respond, bans, occupants);
+	route = views.routes(route, kicker, fixed, respond, refuser, bans, occupants);
 });

@@ -40,6 +40,15 @@ if not live_cache then
 	module:log("warn", "mod_muc's room cache not found: every room will walk the live rooms");
 end
 
+-- The occupant of room at occupant_jid, not to be written to: read where mod_muc keeps it (0.12
+-- and 13), as room:get_occupant_by_nick() (and each_occupant(), for every one) copies it, with its
+-- sessions, first.
+local function at(room, occupant_jid)
+	local held = rawget(room, "_occupants");
+	if type(held) == "table" then return held[occupant_jid]; end
+	return room:get_occupant_by_nick(occupant_jid);
+end
+
 local holder_of = {}; -- room JID -> { occupant JID -> bare JID holding it }
 local rooms_by_account = {}; -- bare JID -> { room JID -> number of its occupants there }
 
@@ -74,7 +83,7 @@ local function drop_room(room_jid)
 end
 
 local function sync(room, nick)
-	local occupant = room:get_occupant_by_nick(nick);
+	local occupant = at(room, nick);
 	hold(room.jid, nick, occupant and occupant.bare_jid);
 end
 
@@ -147,24 +156,24 @@ function occupants.rooms_of(bare_jid)
 	return found;
 end
 
--- Every occupant of room as (occupant JID, occupant), not to be written to: read where mod_muc
--- keeps them (0.12 and 13), as room:each_occupant() copies each one, with its sessions, first.
+-- Every occupant of room as (occupant JID, occupant), not to be written to: read in place, as
+-- at() reads one.
 function occupants.each(room)
 	local held = rawget(room, "_occupants");
 	if type(held) == "table" then return next, held, nil; end
 	return room:each_occupant();
 end
 
--- The occupants of room that a request names: by nickname, by a session's full JID, or every
--- occupant of an account's bare JID.
+-- The occupants of room that a request names (not to be written to): by nickname, by a session's
+-- full JID, or every occupant of an account's bare JID.
 function occupants.find(room, kind, target)
 	if kind == "nickname" or jid_resource(target) then
-		local occupant = room:get_occupant_by_nick(kind == "nickname" and room.jid .. "/" .. target
-			or room:get_occupant_jid(target));
+		local occupant_jid = kind == "nickname" and room.jid .. "/" .. target or room:get_occupant_jid(target);
+		local occupant = occupant_jid and at(room, occupant_jid);
 		return occupant and { occupant } or none;
 	end
 	local found = {};
-	for _, occupant in room:each_occupant() do
+	for _, occupant in occupants.each(room) do
 		if occupant.bare_jid == target then found[#found + 1] = occupant; end
 	end
 	return found;

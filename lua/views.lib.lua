@@ -4,10 +4,11 @@
 -- nothing, but brings back the evicted rooms that hold the account asked for, as a kick from
 -- every room does (occupants.rooms_of).
 --
--- views.routes(route, kicker, fixed, respond, bans, occupants) adds the views' routes to the POST
--- endpoint's route table and returns it: the library's calls and fixed refusals, the module's
--- respond() (the requests counter) and the one instance of the ban store and of the occupant
--- index (module:require runs a file anew: these keep state, so they come from the module).
+-- views.routes(route, kicker, fixed, respond, refuser, bans, occupants) adds the views' routes to
+-- the POST endpoint's route table and returns it: the library's calls and fixed refusals, the
+-- module's respond() (the requests counter) and refuser() (logged as for POST, with the views' own
+-- 405), and the one instance of the ban store and of the occupant index (module:require runs a
+-- file anew: these keep state, so they come from the module).
 
 local jid_bare = require "util.jid".bare;
 local xpcall = require "util.xpcall".xpcall;
@@ -19,25 +20,7 @@ local prepare = module:require("prep").request; -- Prosody's stringprep, where t
 -- Prosody 13 computes XEP-0421 ids (room:get_occupant_id) unless muc_occupant_id is off.
 local with_occupant_ids = module:get_option_boolean("muc_occupant_id", true);
 
-local kicker, fixed, respond, bans, occupants; -- set by views.routes
-
-local json_allow = { content_type = "application/json"; allow = "GET, HEAD" };
-
--- Logged like the POST endpoint's refusals: warn for 401 and 429, info for the rest.
-local function refuse(request, status, body, message, retry_after, detail)
-	local level, ip = (status == 401 or status == 429) and "warn" or "info", request.ip;
-	ip = #ip > 100 and ip:sub(1, 100) .. "..." or ip;
-	module:log(level, "Refused view request from %s: %s%s%s (%d)", ip, message,
-		detail and ": " or "", detail or "", status);
-	local headers;
-	if status == 405 then
-		headers, body = json_allow, body or fixed.view_not_allowed.body;
-	elseif retry_after then
-		headers = { content_type = "application/json"; retry_after = ("%d"):format(retry_after) };
-		body = body or fixed.bodies[status];
-	end
-	return respond(status, body, headers);
-end
+local kicker, fixed, respond, refuse, bans, occupants; -- set by views.routes
 
 local function refuse_with(request, refusal, detail)
 	return refuse(request, refusal.status, refusal.body, refusal.message, nil, detail);
@@ -163,8 +146,10 @@ local views = {};
 
 local METHODS = { "GET", "POST", "PUT", "DELETE", "PATCH", "TRACE" }; -- HEAD is served by GET's handler
 
-function views.routes(route, kicker_, fixed_, respond_, bans_, occupants_)
+function views.routes(route, kicker_, fixed_, respond_, refuser, bans_, occupants_)
 	kicker, fixed, respond, bans, occupants = kicker_, fixed_, respond_, bans_, occupants_;
+	refuse = refuser("view", { status_code = 405; body = fixed.view_not_allowed.body;
+		headers = { content_type = "application/json"; allow = "GET, HEAD" } });
 	for _, name in ipairs({ "occupants", "bans" }) do
 		local handle = handler(name);
 		for _, method in ipairs(METHODS) do route[method .. " /" .. name] = handle; end

@@ -6,7 +6,8 @@ of the repository, the library is built for Lua 5.4, and the busted specs run ag
 a real lua5.4. A mutant is caught when the build or the specs fail. Mutants matched by an
 `exclude_re` of .cargo/mutants.toml (each with its reason there) are not run.
 
-Usage: scripts/mutants-lua.py   (part of `make mutants`; exits 1 when a mutant is missed)
+Usage: scripts/mutants-lua.py   (part of `make mutants`; exits 1 when a mutant is missed;
+MUTANTS_LUA_FILES names the files to mutate, all of src/lua_module* by default)
 """
 
 import json
@@ -19,7 +20,9 @@ import tomllib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRATCH = os.path.join(ROOT, "target", "mutants-lua")
-FILES = ("src/lua_module.rs", "src/lua_module/crossing.rs")
+# MUTANTS_LUA_FILES="src/lua_module/occupant_list.rs" mutates only the files named.
+FILES = tuple(os.environ.get("MUTANTS_LUA_FILES", "src/lua_module.rs src/lua_module/crossing.rs "
+                             "src/lua_module/occupant_list.rs").split())
 FEATURES = ["--no-default-features", "--features", "lua54"]
 # Quick builds: the specs need the library's behaviour, not its speed.
 FAST = {"CARGO_PROFILE_RELEASE_LTO": "false", "CARGO_PROFILE_RELEASE_CODEGEN_UNITS": "16",
