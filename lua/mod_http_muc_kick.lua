@@ -69,6 +69,7 @@ end
 -- place), what was asked for, goes to the log only; so does the address, cut short: a trusted
 -- proxy passes any X-Forwarded-For text, and an attacker's 9 KB on every line would flood the log.
 -- uncounted: only log (a target of a request with several, which responds once).
+local log = module._log; -- module:log without its extra call, as Prosody's own modules do
 local function refuser(noun, not_allowed)
 	local line = "Refused " .. noun .. " request from %s: %s (%d)";
 	local line_with_detail = "Refused " .. noun .. " request from %s: %s: %s%s%s (%d)";
@@ -76,9 +77,9 @@ local function refuser(noun, not_allowed)
 		local level, ip = (status == 401 or status == 429) and "warn" or "info", request.ip;
 		ip = #ip > 100 and ip:sub(1, 100) .. "..." or ip;
 		if detail then -- every format argument costs when the line is written: the 401s' line has three
-			module:log(level, line_with_detail, ip, message, detail, place and " in " or "", place or "", status);
+			log(level, line_with_detail, ip, message, detail, place and " in " or "", place or "", status);
 		else
-			module:log(level, line, ip, message, status);
+			log(level, line, ip, message, status);
 		end
 		if uncounted then return; end
 		if status == 405 and not body then requests[405]:add(1); return not_allowed; end

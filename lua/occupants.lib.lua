@@ -44,8 +44,8 @@ end
 -- and 13), as room:get_occupant_by_nick() (and each_occupant(), for every one) copies it, with its
 -- sessions, first.
 local function at(room, occupant_jid)
-	local held = rawget(room, "_occupants");
-	if type(held) == "table" then return held[occupant_jid]; end
+	local held = room._occupants; -- every request reads it: no rawget, as no metamethod answers it
+	if held then return held[occupant_jid]; end
 	return room:get_occupant_by_nick(occupant_jid);
 end
 

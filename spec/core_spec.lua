@@ -367,6 +367,7 @@ describe("several targets and keep", function ()
 			["an id that is true"] = { "r@m/Bob", "bob@h", "participant", "none", true, 1, "bob@h/a" },
 			["a count that is no number"] = { "r@m/Bob", "bob@h", "participant", "none", false, "1", "bob@h/a" },
 			["a count with a fraction"] = { "r@m/Bob", "bob@h", "participant", "none", false, 0.5, "bob@h/a" },
+			["a count near zero"] = { "r@m/Bob", "bob@h", "participant", "none", false, 1e-20 },
 			["a negative count"] = { "r@m/Bob", "bob@h", "participant", "none", false, -1, "bob@h/a" },
 			["more sessions counted than listed"] = { "r@m/Bob", "bob@h", "participant", "none", false, 2, "bob@h/a" },
 			["fewer sessions counted than listed"] = { "r@m/Bob", "bob@h", "participant", "none", false, 0, "bob@h/a" },

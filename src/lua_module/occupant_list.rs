@@ -5,7 +5,9 @@
 //!
 //! Sound for the reason `crossing`'s closures are: values are read only while they are on the
 //! stack and no Lua code runs (`lua_rawgeti` calls no metamethod and allocates nothing), and the
-//! one push, the body, is of a string Rust owns.
+//! one push, the body, is of a string Rust owns. That push may take a collector step (finalizers
+//! that call this function again get their own body) or raise out of memory, which `longjmp`s
+//! over this frame and leaks the body, never reads or frees it again.
 
 use std::ffi::c_int;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -61,7 +63,7 @@ unsafe fn read_occupants(state: *mut ffi::lua_State) -> Option<Vec<RoomOccupant>
                     false => Some(string_at(state, 2, Some(at + 4))?),
                 },
             };
-            let count = integer_at(state, at + 5)?;
+            let count = count_at(state, at + 5)?;
             at += 6;
             if count < 0 || count > len - at + 1 {
                 return None;
@@ -124,17 +126,19 @@ unsafe fn is_false_at(state: *mut ffi::lua_State, position: ffi::lua_Integer) ->
     }
 }
 
-/// The integer at position `position` of argument 2; `None` for any other value.
+/// The count at position `position` of argument 2: a number without a fraction (Lua 5.1 has no
+/// integers, and mlua's `lua_tointegerx` there rounds what is near one); `None` for anything else.
 ///
 /// # Safety
 /// `state` is a running C function's state with a free stack slot.
-unsafe fn integer_at(state: *mut ffi::lua_State, position: ffi::lua_Integer) -> Option<i64> {
+unsafe fn count_at(
+    state: *mut ffi::lua_State,
+    position: ffi::lua_Integer,
+) -> Option<ffi::lua_Integer> {
     unsafe {
-        ffi::lua_rawgeti(state, 2, position);
-        let mut is_integer = 0;
-        let value = ffi::lua_tointegerx(state, -1, &mut is_integer);
-        let number = ffi::lua_type(state, -1) == ffi::LUA_TNUMBER;
+        let is_number = ffi::lua_rawgeti(state, 2, position) == ffi::LUA_TNUMBER;
+        let value = ffi::lua_tonumber(state, -1);
         ffi::lua_pop(state, 1);
-        (number && is_integer != 0).then_some(value)
+        (is_number && value.fract() == 0.0).then_some(value as ffi::lua_Integer)
     }
 }
